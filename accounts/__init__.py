@@ -1,0 +1,1 @@
+"""Users, roles, organizations, regions, login and API tokens."""

@@ -1,0 +1,60 @@
+"""flask users create / list."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from accounts.models import User
+from accounts.services import create_user
+from core.extensions import db
+from core.validation import ValidationFailed
+
+users_cli = click.Group("users", help="Manage user accounts.")
+
+
+@users_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--role", required=True, type=click.Choice(["engineer", "regulator", "admin"]))
+@click.option("--org", "org_bin", help="BIN of the engineer's organization.")
+@click.option("--region", "region_code", help="Region code of a regulator (none: national).")
+@click.option("--name", default="")
+@with_appcontext
+def create(email, password_stdin, role, org_bin, region_code, name):
+    """Create a user. The password is read from stdin, never from the command line."""
+    if not password_stdin:
+        raise click.UsageError("Pass --password-stdin and the password on standard input.")
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        user = create_user(
+            db.session,
+            None,
+            email=email,
+            password=password,
+            role=role,
+            name=name,
+            org_bin=org_bin,
+            region_code=region_code,
+        )
+        db.session.commit()
+    except ValidationFailed as err:
+        db.session.rollback()
+        for field, message in err.as_strings().items():
+            click.echo(f"error: {field}: {message}", err=True)
+        sys.exit(2)
+    click.echo(f"created user {user.id} <{user.email}> ({user.role.value})")
+
+
+@users_cli.command("list")
+@with_appcontext
+def list_users():
+    """List users: id, e-mail, role, organization BIN, region code."""
+    for u in db.session.execute(select(User).order_by(User.id)).scalars():
+        org = u.organization.bin if u.organization else "-"
+        region = u.region.code if u.region else "-"
+        state = "active" if u.active else "disabled"
+        click.echo(f"{u.id}\t{u.email}\t{u.role.value}\t{org}\t{region}\t{state}")

@@ -1,0 +1,139 @@
+"""Regions, organizations, users, API tokens and login attempts."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, Enum, ForeignKey, Index, String, false
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.access import Scope
+from core.db import Base, TZDateTime, utcnow
+
+
+class Role(enum.StrEnum):
+    ENGINEER = "engineer"
+    REGULATOR = "regulator"
+    ADMIN = "admin"
+
+
+class Region(Base):
+    __tablename__ = "regions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(8), unique=True)
+    kato: Mapped[str] = mapped_column(String(4))
+    name_ru: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str] = mapped_column(String(120))
+
+    @classmethod
+    def scope_clause(cls, scope: Scope):
+        return cls.id.is_not(None)  # the list of regions is public reference data
+
+    def name(self, locale: str = "ru") -> str:
+        return self.name_en if locale == "en" else self.name_ru
+
+    def __str__(self) -> str:
+        return self.name_ru
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    bin: Mapped[str] = mapped_column(String(12), unique=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
+    address: Mapped[str | None] = mapped_column(String(500))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+    region: Mapped[Region] = relationship(lazy="joined")
+
+    @classmethod
+    def scope_clause(cls, scope: Scope):
+        if scope.organization_id is not None:
+            return cls.id == scope.organization_id
+        if scope.region_id is not None:
+            return cls.region_id == scope.region_id
+        return false()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(UserMixin, Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+    )
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), index=True)
+    locale: Mapped[str | None] = mapped_column(String(5))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+    organization: Mapped[Organization | None] = relationship(lazy="joined")
+    region: Mapped[Region | None] = relationship(lazy="joined")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.active
+
+    @property
+    def scope(self) -> Scope:
+        if self.role == Role.ADMIN:
+            return Scope(everything=True, can_edit_registry=True)
+        if self.role == Role.ENGINEER:
+            return Scope(organization_id=self.organization_id or -1, can_edit_registry=True)
+        if self.region_id is None:  # national regulator
+            return Scope(everything=True)
+        return Scope(region_id=self.region_id)
+
+    @classmethod
+    def scope_clause(cls, scope: Scope):
+        return false()  # only admins (scope.everything) list users
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class ApiToken(Base):
+    """A personal bearer token; only its sha256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class LoginAttempt(Base):
+    """Failed logins, to slow down password guessing (shared by every web worker)."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    ip: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+    __table_args__ = (
+        Index("ix_login_attempts_email_at", "email", "at"),
+        Index("ix_login_attempts_ip_at", "ip", "at"),
+    )

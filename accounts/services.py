@@ -1,0 +1,247 @@
+"""Account use cases: users, organizations, login throttling, API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from accounts.bin import is_valid_bin, normalise_bin
+from accounts.models import ApiToken, LoginAttempt, Organization, Region, Role, User
+from core import audit
+from core.db import utcnow
+from core.validation import ValidationFailed
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD = 10
+TOKEN_PREFIX = "opo_"
+USER_AUDITED = ("email", "name", "role", "organization_id", "region_id", "active")
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method="scrypt")
+
+
+def region_by_code(session: Session, code: str | None) -> Region | None:
+    if not code:
+        return None
+    return session.execute(
+        select(Region).where(func.upper(Region.code) == code.strip().upper())
+    ).scalar_one_or_none()
+
+
+def organization_by_bin(session: Session, bin_: str | None) -> Organization | None:
+    if not bin_:
+        return None
+    return session.execute(
+        select(Organization).where(Organization.bin == normalise_bin(bin_))
+    ).scalar_one_or_none()
+
+
+def create_organization(session: Session, actor, *, name, bin, region_code, **contacts):
+    errors = {}
+    bin_ = normalise_bin(bin)
+    if not is_valid_bin(bin_):
+        errors["bin"] = _l("A BIN is 12 digits with a valid check digit.")
+    elif organization_by_bin(session, bin_):
+        errors["bin"] = _l("An organization with this BIN already exists.")
+    region = region_by_code(session, region_code)
+    if region is None:
+        errors["region"] = _l("Unknown region code «%(code)s».", code=region_code or "")
+    if not (name or "").strip():
+        errors["name"] = _l("Give the organization's name.")
+    if errors:
+        raise ValidationFailed(errors)
+    org = Organization(name=name.strip(), bin=bin_, region_id=region.id, **contacts)
+    session.add(org)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        entity=org,
+        action="create",
+        changes=audit.diff({}, {"name": org.name, "bin": org.bin, "region_id": region.id}),
+        organization_id=org.id,
+    )
+    return org
+
+
+def create_user(
+    session: Session,
+    actor,
+    *,
+    email: str,
+    password: str,
+    role: str,
+    name: str = "",
+    org_bin: str | None = None,
+    region_code: str | None = None,
+) -> User:
+    errors: dict[str, str] = {}
+    email = (email or "").strip().lower()
+    if not EMAIL_RE.match(email):
+        errors["email"] = _l("Enter an e-mail address like name@example.kz.")
+    elif session.execute(select(User.id).where(User.email == email)).first():
+        errors["email"] = _l("A user with this e-mail already exists.")
+    if len(password or "") < MIN_PASSWORD:
+        errors["password"] = _l(
+            "The password must be at least %(n)s characters long.", n=MIN_PASSWORD
+        )
+    try:
+        role_ = Role(role)
+    except ValueError:
+        errors["role"] = _l("The role must be one of: engineer, regulator, admin.")
+        role_ = None
+    org = region = None
+    if role_ == Role.ENGINEER:
+        org = organization_by_bin(session, org_bin)
+        if org is None:
+            errors["org"] = _l("An engineer needs the BIN of an existing organization.")
+    elif org_bin:
+        errors["org"] = _l("Only engineers belong to an organization.")
+    if region_code:
+        region = region_by_code(session, region_code)
+        if region is None:
+            errors["region"] = _l("Unknown region code «%(code)s».", code=region_code)
+        elif role_ != Role.REGULATOR:
+            errors["region"] = _l("Only regulators are bound to a region.")
+    if errors:
+        raise ValidationFailed(errors)
+    user = User(
+        email=email,
+        name=name or "",
+        password_hash=hash_password(password),
+        role=role_,
+        organization_id=org.id if org else None,
+        region_id=region.id if region else None,
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        entity=user,
+        action="create",
+        changes=audit.diff({}, audit.snapshot(user, USER_AUDITED)),
+        organization_id=user.organization_id,
+    )
+    return user
+
+
+# ---------------------------------------------------------------------------- login throttle
+
+
+def login_wait_seconds(session: Session, email: str, ip: str, config, now=None) -> int:
+    """Seconds to wait before the next attempt for this e-mail or address (0: go ahead)."""
+    now = now or utcnow()
+    since = now - timedelta(seconds=config["LOGIN_WINDOW_SECONDS"])
+    failures = session.execute(
+        select(func.count(), func.max(LoginAttempt.at)).where(
+            LoginAttempt.at >= since, or_(LoginAttempt.email == email, LoginAttempt.ip == ip)
+        )
+    ).one()
+    count, last = failures
+    if count < config["LOGIN_FREE_ATTEMPTS"] or last is None:
+        return 0
+    if last.tzinfo is None:  # SQLite returns naive datetimes
+        last = last.replace(tzinfo=now.tzinfo)
+    wait = config["LOGIN_LOCK_SECONDS"] - (now - last).total_seconds()
+    return max(0, int(wait + 0.999))
+
+
+def authenticate(session: Session, email: str, password: str, ip: str, config):
+    """(user or None, seconds to wait). A failure is recorded; a success clears them."""
+    email = (email or "").strip().lower()
+    wait = login_wait_seconds(session, email, ip, config)
+    if wait:
+        return None, wait
+    user = session.execute(select(User).where(User.email == email)).scalar_one_or_none()
+    if user is None or not user.active or not check_password_hash(user.password_hash, password):
+        session.add(LoginAttempt(email=email, ip=ip))
+        session.commit()
+        return None, 0
+    session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
+    session.commit()
+    return user, 0
+
+
+# ---------------------------------------------------------------------------- API tokens
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(session: Session, user: User, name: str) -> tuple[ApiToken, str]:
+    """Create a token; the plain value is returned once and never stored."""
+    name = (name or "").strip() or "API"
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user_id=user.id, name=name[:100], token_hash=hash_token(plain), prefix=plain[:10]
+    )
+    session.add(token)
+    session.flush()
+    audit.record(
+        session,
+        actor=user,
+        entity=user,
+        action="token_created",
+        changes={"token": [None, token.prefix]},
+        organization_id=user.organization_id,
+    )
+    return token, plain
+
+
+def user_for_token(session: Session, plain: str) -> User | None:
+    if not plain or not plain.startswith(TOKEN_PREFIX):
+        return None
+    token = session.execute(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(plain))
+    ).scalar_one_or_none()
+    if token is None or token.revoked_at is not None or not token.user.active:
+        return None
+    now = utcnow()
+    last = token.last_used_at
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=now.tzinfo)
+    if last is None or now - last > timedelta(minutes=5):  # avoid a write per request
+        token.last_used_at = now
+        session.commit()
+    return token.user
+
+
+def revoke_token(session: Session, user: User, token_id: int) -> bool:
+    token = session.execute(
+        select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id)
+    ).scalar_one_or_none()
+    if token is None or token.revoked_at is not None:
+        return False
+    token.revoked_at = utcnow()
+    audit.record(
+        session,
+        actor=user,
+        entity=user,
+        action="token_revoked",
+        changes={"token": [token.prefix, None]},
+        organization_id=user.organization_id,
+    )
+    return True
+
+
+def seed_regions(session: Session) -> int:
+    from accounts.regions import REGIONS
+
+    existing = set(session.execute(select(Region.code)).scalars())
+    new = [
+        Region(code=code, kato=kato, name_ru=ru, name_en=en)
+        for code, kato, ru, en in REGIONS
+        if code not in existing
+    ]
+    session.add_all(new)
+    return len(new)

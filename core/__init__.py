@@ -1,0 +1,1 @@
+"""Application core: factory, settings, extensions, database base, errors, i18n, audit, access."""

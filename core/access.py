@@ -1,0 +1,52 @@
+"""Who may see what: one Scope per user, one helper that applies it to any scoped model.
+
+A scoped model declares ``scope_clause(scope)`` (a SQL condition). Lists go through
+``scoped()`` and single objects through ``get_visible_or_404()``, so no view filters by hand.
+Objects outside the scope answer 404, never 403, so ids do not leak.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import abort
+from sqlalchemy import Select, select, true
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a user may see. ``everything`` for admins and national regulators."""
+
+    organization_id: int | None = None
+    region_id: int | None = None
+    everything: bool = False
+    can_edit_registry: bool = False
+
+    def clause(self, model):
+        if self.everything:
+            return true()
+        return model.scope_clause(self)
+
+
+NOTHING = Scope()
+
+
+def scoped(model, scope: Scope, stmt: Select | None = None) -> Select:
+    stmt = select(model) if stmt is None else stmt
+    return stmt.where(scope.clause(model))
+
+
+def get_visible_or_404(session, model, obj_id, scope: Scope):
+    obj = session.execute(
+        select(model).where(model.id == obj_id, scope.clause(model))
+    ).scalar_one_or_none()
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def editable_or_404(session, model, obj_id, scope: Scope):
+    """Like get_visible_or_404, and 404 too when the user may only read (regulators)."""
+    if not scope.can_edit_registry:
+        abort(404)
+    return get_visible_or_404(session, model, obj_id, scope)

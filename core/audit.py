@@ -1,0 +1,90 @@
+"""Append-only audit trail: who changed what, when, before -> after."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, event, inspect
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core.db import Base, TZDateTime, utcnow
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    actor_email: Mapped[str | None] = mapped_column(String(254))
+    organization_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    entity_type: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(40))
+    changes: Mapped[dict] = mapped_column(JSONType, default=dict)
+
+    __table_args__ = (Index("ix_audit_events_entity", "entity_type", "entity_id", "at"),)
+
+
+@event.listens_for(AuditEvent, "before_update")
+@event.listens_for(AuditEvent, "before_delete")
+def _append_only(mapper, connection, target):
+    raise RuntimeError("audit events are append-only")
+
+
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def jsonable(value: Any) -> Any:
+    if type(value) in _PLAIN:
+        return value
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def snapshot(obj, fields: tuple[str, ...]) -> dict[str, Any]:
+    return {name: jsonable(getattr(obj, name)) for name in fields}
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list]:
+    """Fields whose value changed, as ``{field: [before, after]}``."""
+    return {k: [before.get(k), after.get(k)] for k in after if before.get(k) != after.get(k)}
+
+
+def record(
+    session: Session,
+    *,
+    actor,
+    entity,
+    action: str,
+    changes: dict,
+    organization_id: int | None = None,
+) -> AuditEvent:
+    """Queue an audit row in the caller's transaction (committed or rolled back with it)."""
+    entity_id = inspect(entity).identity[0] if inspect(entity).identity else entity.id
+    ev = AuditEvent(
+        actor_id=getattr(actor, "id", None),
+        actor_email=getattr(actor, "email", None),
+        organization_id=organization_id,
+        entity_type=entity.__tablename__,
+        entity_id=entity_id,
+        action=action,
+        changes=changes,
+    )
+    session.add(ev)
+    return ev

@@ -1,0 +1,88 @@
+"""Errors answered as JSON under /api/ and as HTML pages elsewhere, never as a bare 500."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from core.api_messages import translate_errors
+from core.validation import ValidationFailed
+
+log = logging.getLogger(__name__)
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _messages():
+    return {
+        400: _("The request could not be understood."),
+        401: _("Please log in."),
+        403: _("You do not have access to this."),
+        404: _("Not found."),
+        405: _("This method is not allowed here."),
+        413: _("The upload is too large."),
+        422: _("Some fields are invalid."),
+        429: _("Too many attempts. Please wait and try again."),
+        500: _("Something went wrong on our side. The error has been logged."),
+    }
+
+
+def render_error(code: int, description: str | None = None, errors: dict | None = None):
+    message = description or _messages().get(code) or _messages()[500]
+    if wants_json():
+        body = {"code": code, "status": message, "message": message}
+        if errors:
+            body["errors"] = errors
+        return jsonify(body), code
+    return render_template("core/error.html", code=code, message=message), code
+
+
+def handle_http_exception(exc: HTTPException):
+    if exc.code == 500 or exc.code is None:
+        return render_error(500)
+    errors = None
+    data = getattr(exc, "data", None)
+    if isinstance(data, dict):  # flask-smorest / webargs validation errors
+        errors = translate_errors(data.get("messages") or data.get("errors"))
+    description = None
+    if isinstance(data, dict) and isinstance(data.get("message"), str):
+        description = data["message"]
+    elif exc.code in (400, 409, 413, 422) and errors is None:
+        custom = exc.description != type(exc).description  # not werkzeug's English default
+        description = exc.description if custom else None
+    if exc.code in (404, 401, 403, 405, 429):
+        description = None
+    return render_error(exc.code, description, errors)
+
+
+def handle_csrf(exc: CSRFError):
+    return render_error(400, _("The form has expired. Reload the page and try again."))
+
+
+def handle_unexpected(exc: Exception):
+    if isinstance(exc, HTTPException):
+        return handle_http_exception(exc)
+    log.exception("Unhandled error on %s %s", request.method, request.path)
+    return render_error(500)
+
+
+def handle_validation_failed(exc: ValidationFailed):
+    """Domain validation that reached the edge: 422 with the field messages."""
+    from core.extensions import db
+
+    db.session.rollback()
+    return render_error(422, errors={"json": {k: [v] for k, v in exc.as_strings().items()}})
+
+
+def init_app(app) -> None:
+    app.register_error_handler(ValidationFailed, handle_validation_failed)
+    app.register_error_handler(CSRFError, handle_csrf)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(InternalServerError, lambda e: render_error(500))
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,79 @@
+"""The application factory; reads as the table of contents of the app."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from core import errors, i18n, security
+from core.extensions import api, csrf, db, login_manager, migrate
+from core.settings import load_settings
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+MIGRATIONS_DIR = str(PROJECT_DIR / "migrations")
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        instance_path=os.environ.get("OPO_INSTANCE_PATH") or str(PROJECT_DIR / "instance"),
+        template_folder="templates",
+        static_folder="static",
+    )
+    load_settings(app, test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_commands(app)
+    errors.init_app(app)
+    security.init_app(app)
+    register_template_helpers(app)
+    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    i18n.init_app(app)
+    api.init_app(app)
+    from accounts import auth
+
+    auth.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    import equipment.import_views  # noqa: F401 - adds the Excel routes to equipment_views
+    from accounts.api import blp as accounts_api
+    from accounts.views import bp as accounts_views
+    from core.views import bp as core_views
+    from equipment.api import blp as equipment_api
+    from equipment.views import bp as equipment_views
+
+    app.register_blueprint(core_views)
+    app.register_blueprint(accounts_views)
+    app.register_blueprint(equipment_views)
+    api.register_blueprint(accounts_api)
+    api.register_blueprint(equipment_api)
+    csrf.exempt(accounts_api)
+    csrf.exempt(equipment_api)
+
+
+def register_commands(app: Flask) -> None:
+    from accounts.cli import users_cli
+    from equipment.cli import equipment_cli, seed_demo_command
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(equipment_cli)
+    app.cli.add_command(seed_demo_command)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from core import template_helpers
+
+    template_helpers.init_app(app)

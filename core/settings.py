@@ -1,0 +1,87 @@
+"""Configuration: defaults in code, then ``instance/config.py``, then environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+class Defaults:
+    SQLALCHEMY_DATABASE_URI: str | None = None  # filled in by load_settings (SQLite in instance/)
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    BABEL_DEFAULT_LOCALE = "ru"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Almaty"
+    LANGUAGES = {"ru": "Русский", "en": "English"}
+    PAGE_SIZE = 50
+    MAX_PAGE_SIZE = 500
+    # Failed logins: after LOGIN_FREE_ATTEMPTS failures within LOGIN_WINDOW_SECONDS for one
+    # e-mail or one address, each further attempt waits LOGIN_LOCK_SECONDS before it is checked.
+    LOGIN_FREE_ATTEMPTS = 5
+    LOGIN_WINDOW_SECONDS = 15 * 60
+    LOGIN_LOCK_SECONDS = 60
+    # Wear thresholds (percent) per device type; "default" covers the rest.
+    WEAR_THRESHOLDS = {"default": {"warning": 60.0, "critical": 80.0}}
+    # OpenAPI (flask-smorest)
+    API_TITLE = "opo-lifecycle API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "openapi.json"
+    MAX_CONTENT_LENGTH = 64 * 1024 * 1024
+    # Excel import limits (the zip-bomb limits live in equipment.excel.reader.Limits)
+    IMPORT_MAX_BYTES = 50 * 1024 * 1024
+    IMPORT_MAX_ROWS = 200_000
+
+
+ENV_OVERRIDES = {
+    "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "SECRET_KEY": "SECRET_KEY",
+    "SMTP_HOST": "SMTP_HOST",
+    "SMTP_PORT": "SMTP_PORT",
+    "SMTP_USER": "SMTP_USER",
+    "SMTP_PASSWORD": "SMTP_PASSWORD",
+    "SMTP_FROM": "SMTP_FROM",
+}
+
+
+def normalise_database_url(url: str) -> str:
+    """Let ``postgres://`` and ``postgresql://`` URLs use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def secret_key_from_instance(instance_path: str) -> str:
+    """Read ``instance/secret_key``, generating it on first run (never committed)."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load_settings(app, overrides: dict | None = None) -> None:
+    app.config.from_object(Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    for env_name, key in ENV_OVERRIDES.items():
+        if os.environ.get(env_name):
+            app.config[key] = os.environ[env_name]
+    if overrides:
+        app.config.update(overrides)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        db_file = Path(app.instance_path) / "opo.sqlite3"
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{db_file}"
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
+        app.config["SQLALCHEMY_DATABASE_URI"]
+    )
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = secret_key_from_instance(app.instance_path)

@@ -1,0 +1,1 @@
+"""Facilities, equipment, wear indicators, Excel import/export, registry pages and API."""

@@ -1,0 +1,331 @@
+"""API of the registry: facilities, equipment (with computed indicators), assessments,
+inspections. Every object is looked up through the caller's scope: others' ids answer 404."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date
+
+from flask import abort, current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from accounts.auth import acting_user, authenticate_api_request, current_scope
+from accounts.models import Organization
+from accounts.services import organization_by_bin
+from core.access import get_visible_or_404, scoped
+from core.extensions import db
+from equipment import registry, services
+from equipment.excel.reader import FileRejected
+from equipment.importing import (
+    ImportOptions,
+    ImportRefused,
+    commit_batch,
+    import_now,
+    limits_from_config,
+    preview_batch,
+    report_json,
+)
+from equipment.models import ConditionAssessment, Equipment, Facility, ImportBatch, Inspection
+from equipment.schemas import (
+    AssessmentSchema,
+    EquipmentPageSchema,
+    EquipmentSchema,
+    FacilitySchema,
+    InspectionSchema,
+)
+from equipment.wear import indicators
+
+blp = Blueprint("equipment_api", __name__, url_prefix="/api/v1", description="Registry")
+blp.before_request(authenticate_api_request)
+
+
+def _thresholds():
+    return current_app.config["WEAR_THRESHOLDS"]
+
+
+def _editable_scope():
+    scope = current_scope()
+    if not scope.can_edit_registry:
+        abort(403)
+    return scope
+
+
+def _with_indicators(item: Equipment, today: date) -> Equipment:
+    item.indicators = asdict(indicators(registry.curve_of(item), today))
+    return item
+
+
+# ---------------------------------------------------------------------------- facilities
+
+
+@blp.route("/facilities")
+class Facilities(MethodView):
+    @blp.response(200, FacilitySchema(many=True))
+    def get(self):
+        """Facilities the caller can see."""
+        stmt = scoped(Facility, current_scope()).order_by(Facility.code)
+        return db.session.execute(stmt).scalars().all()
+
+    @blp.arguments(FacilitySchema)
+    @blp.response(201, FacilitySchema)
+    def post(self, data):
+        """Create a facility (engineers: in their organization)."""
+        scope = _editable_scope()
+        facility = services.save_facility(db.session, acting_user(), scope, data)
+        db.session.commit()
+        return facility
+
+
+@blp.route("/facilities/<int:facility_id>")
+class FacilityItem(MethodView):
+    @blp.response(200, FacilitySchema)
+    def get(self, facility_id: int):
+        return get_visible_or_404(db.session, Facility, facility_id, current_scope())
+
+    @blp.arguments(FacilitySchema(partial=True))
+    @blp.response(200, FacilitySchema)
+    def patch(self, data, facility_id: int):
+        scope = current_scope()
+        facility = get_visible_or_404(db.session, Facility, facility_id, scope)
+        if not scope.can_edit_registry:
+            abort(403)
+        data.pop("organization_id", None)
+        merged = {name: getattr(facility, name) for name in Facility.AUDITED}
+        merged.update(data)
+        facility = services.save_facility(db.session, acting_user(), scope, merged, facility)
+        db.session.commit()
+        return facility
+
+
+# ---------------------------------------------------------------------------- equipment
+
+
+@blp.route("/equipment")
+class EquipmentCollection(MethodView):
+    @blp.response(200, EquipmentPageSchema)
+    def get(self):
+        """Equipment list with the registry's filters, sorting and paging.
+
+        Query: q, facility_id, organization_id, device_type, status, band, flag (repeatable:
+        critical, warning, life_expired, inspection_overdue, must_plan), sort (prefix - for
+        descending), page, per_page.
+        """
+        query = registry.RegistryQuery.from_args(
+            request.args, current_app.config["MAX_PAGE_SIZE"], current_app.config["PAGE_SIZE"]
+        )
+        today = date.today()
+        page_stmt, count_stmt = registry.build(query, current_scope(), today)
+        items = db.session.execute(page_stmt).unique().scalars().all()
+        total = db.session.execute(count_stmt).scalar_one()
+        return {
+            "items": [_with_indicators(i, today) for i in items],
+            "total": total,
+            "page": query.page,
+            "per_page": query.per_page,
+            "pages": max(1, -(-total // query.per_page)),
+        }
+
+    @blp.arguments(EquipmentSchema)
+    @blp.response(201, EquipmentSchema)
+    def post(self, data):
+        """Create an equipment item in one of the caller's facilities."""
+        scope = _editable_scope()
+        item = services.save_equipment(db.session, acting_user(), scope, data, _thresholds())
+        db.session.commit()
+        return _with_indicators(item, date.today())
+
+
+@blp.route("/equipment/<int:item_id>")
+class EquipmentItem(MethodView):
+    @blp.response(200, EquipmentSchema)
+    def get(self, item_id: int):
+        item = get_visible_or_404(db.session, Equipment, item_id, current_scope())
+        return _with_indicators(item, date.today())
+
+    @blp.arguments(EquipmentSchema(partial=True))
+    @blp.response(200, EquipmentSchema)
+    def patch(self, data, item_id: int):
+        scope = current_scope()
+        item = get_visible_or_404(db.session, Equipment, item_id, scope)
+        if not scope.can_edit_registry:
+            abort(403)
+        merged = {name: getattr(item, name) for name in Equipment.AUDITED}
+        merged.update(data)
+        item = services.save_equipment(
+            db.session, acting_user(), scope, merged, _thresholds(), item
+        )
+        db.session.commit()
+        return _with_indicators(item, date.today())
+
+
+def _child_collection(model, schema, service, path: str, order_by):
+    class Collection(MethodView):
+        @blp.response(200, schema(many=True))
+        def get(self, item_id: int):
+            item = get_visible_or_404(db.session, Equipment, item_id, current_scope())
+            stmt = select(model).where(model.equipment_id == item.id).order_by(*order_by)
+            return db.session.execute(stmt).scalars().all()
+
+        @blp.arguments(schema)
+        @blp.response(201, schema)
+        def post(self, data, item_id: int):
+            scope = current_scope()
+            item = get_visible_or_404(db.session, Equipment, item_id, scope)
+            if not scope.can_edit_registry:
+                abort(403)
+            created = service(db.session, acting_user(), item, data, _thresholds())
+            db.session.commit()
+            return created
+
+    Collection.__name__ = f"{model.__name__}Collection"
+    blp.route(path)(Collection)
+
+
+_child_collection(
+    ConditionAssessment,
+    AssessmentSchema,
+    services.add_assessment,
+    "/equipment/<int:item_id>/assessments",
+    (ConditionAssessment.assessed_on.desc(), ConditionAssessment.id.desc()),
+)
+_child_collection(
+    Inspection,
+    InspectionSchema,
+    services.add_inspection,
+    "/equipment/<int:item_id>/inspections",
+    (Inspection.done_on.desc(), Inspection.id.desc()),
+)
+
+
+# ---------------------------------------------------------------------------- imports
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _import_options(form) -> ImportOptions:
+    default_facility = form.get("default_facility_id", "")
+    return ImportOptions(
+        create_facilities=_truthy(form.get("create_facilities")),
+        decommission_missing=_truthy(form.get("decommission_missing")),
+        commit_valid_only=_truthy(form.get("commit_valid_only")),
+        default_facility_id=int(default_facility) if default_facility.isdigit() else None,
+    )
+
+
+def _import_organization(scope):
+    """Engineers import into their organization; admins name one by ``organization`` (BIN)."""
+    if scope.organization_id is not None:
+        return db.session.get(Organization, scope.organization_id)
+    org = organization_by_bin(db.session, request.form.get("organization"))
+    if org is None:
+        abort_json(422, {"organization": ["Укажите БИН организации, чей это список."]})
+    return org
+
+
+def abort_json(code: int, errors: dict, message: str | None = None):
+    from flask_smorest import abort as smorest_abort
+
+    smorest_abort(code, errors={"json": errors}, message=message)
+
+
+@blp.route("/imports", methods=["POST"])
+@blp.doc(
+    summary="Upload an equipment list (multipart: file, dry_run, options)",
+    description="Form fields: `file` (.xlsx/.xlsm/.xls/.ods), `dry_run` (default true: only "
+    "preview; the batch can be committed later), `create_facilities`, `decommission_missing`, "
+    "`commit_valid_only`, `default_facility_id`, and for admins `organization` (BIN).",
+)
+@blp.response(201)
+def upload_import():
+    scope = _editable_scope()
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        abort_json(422, {"file": ["Приложите файл Excel (.xlsx, .xlsm, .xls или .ods)."]})
+    org = _import_organization(scope)
+    limits = limits_from_config(current_app.config)
+    data = upload.read(limits.max_bytes + 1)
+    options = _import_options(request.form)
+    try:
+        if _truthy(request.form.get("dry_run", "true")):
+            batch, _plan = preview_batch(
+                db.session, acting_user(), org, data, upload.filename, options, limits
+            )
+            counts = None
+        else:
+            batch, counts = import_now(
+                db.session,
+                acting_user(),
+                org,
+                data,
+                upload.filename,
+                options,
+                _thresholds(),
+                limits,
+            )
+        db.session.commit()
+    except (FileRejected, ImportRefused) as err:
+        db.session.rollback()
+        abort_json(422, {"file": [err.message]}, err.message)
+    return report_json(batch, counts)
+
+
+@blp.route("/imports/<int:batch_id>/commit", methods=["POST"])
+@blp.response(200)
+def commit_import(batch_id: int):
+    """Commit a previewed batch (JSON body: create_facilities, decommission_missing,
+    commit_valid_only). Refused with 409 if the registry changed since the preview."""
+    scope = current_scope()
+    batch = get_visible_or_404(db.session, ImportBatch, batch_id, scope)
+    if not scope.can_edit_registry:
+        abort(403)
+    body = request.get_json(silent=True) or {}
+    if not isinstance(body, dict):
+        abort_json(422, {"body": ["Ожидается объект JSON."]})
+    options = ImportOptions(
+        create_facilities=bool(body.get("create_facilities")),
+        decommission_missing=bool(body.get("decommission_missing")),
+        commit_valid_only=bool(body.get("commit_valid_only")),
+    )
+    try:
+        counts = commit_batch(
+            db.session,
+            acting_user(),
+            batch,
+            options,
+            _thresholds(),
+            limits_from_config(current_app.config),
+        )
+        db.session.commit()
+    except (ImportRefused, FileRejected) as err:
+        db.session.rollback()
+        abort_json(409, {"batch": [err.message]}, err.message)
+    db.session.refresh(batch)
+    return report_json(batch, counts)
+
+
+@blp.route("/imports", methods=["GET"])
+@blp.response(200)
+def list_imports():
+    stmt = scoped(ImportBatch, current_scope()).order_by(ImportBatch.created_at.desc()).limit(200)
+    return [
+        {
+            "id": b.id,
+            "status": b.status,
+            "filename": b.filename,
+            "created_at": b.created_at,
+            "organization_id": b.organization_id,
+            "counts": b.counts,
+        }
+        for b in db.session.execute(stmt).scalars()
+    ]
+
+
+@blp.route("/imports/<int:batch_id>", methods=["GET"])
+@blp.response(200)
+def get_import(batch_id: int):
+    batch = get_visible_or_404(db.session, ImportBatch, batch_id, current_scope())
+    return report_json(batch)

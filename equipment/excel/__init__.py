@@ -1,0 +1,28 @@
+"""Reading equipment lists from Excel (.xlsx, .xls, .ods). Pure Python: no Flask, no database.
+
+    result = parse_asset_list(data, "list.xlsx")
+    result.rows      # valid rows: ParsedRow(excel_row, values={field: value}, approximate)
+    result.errors    # RowError(excel_row, column, value, message) per bad cell
+
+A file that cannot be used raises ``FileRejected`` with a message for the user.
+"""
+
+from equipment.excel.headers import FIELD_LABELS, FIELDS, HeaderMatch, find_header
+from equipment.excel.parse import ParseResult, parse_asset_list
+from equipment.excel.reader import FileRejected, Limits, SheetRows, open_sheet_rows
+from equipment.excel.validate import ParsedRow, RowError
+
+__all__ = [
+    "FIELDS",
+    "FIELD_LABELS",
+    "FileRejected",
+    "HeaderMatch",
+    "Limits",
+    "ParseResult",
+    "ParsedRow",
+    "RowError",
+    "SheetRows",
+    "find_header",
+    "open_sheet_rows",
+    "parse_asset_list",
+]

@@ -1,0 +1,520 @@
+"""Header detection: which row holds the column titles and which title means which field.
+
+Titles are compared as sets of word stems, so case, ё/е, spacing, punctuation, word order,
+inflection («последнего»/«последнее»), common abbreviations («Инв. №», «Посл. тех.») and units
+(«Износ, %», «Срок службы (лет)», «Рабочее давление, МПа») do not matter.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+
+def _phrases(text: str) -> tuple[str, ...]:
+    """«a b; c» → ("a b", "c")."""
+    return tuple(p.strip() for p in text.split(";") if p.strip())
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+FIELDS: tuple[str, ...] = (
+    "inventory_no", "name", "device_type", "model", "manufacturer", "factory_no",
+    "registration_no", "manufacture_year", "commissioned_on", "service_life_years",
+    "cycle_limit", "cycle_count", "pressure_mpa", "temperature_c", "medium", "capacity",
+    "status", "notes", "facility_code", "facility_name", "wear_pct", "assessed_on",
+    "last_inspection_on", "next_inspection_on",
+)  # fmt: skip
+REQUIRED_FIELDS: tuple[str, ...] = ("inventory_no", "name")
+
+# How the fields are called in messages
+FIELD_LABELS: dict[str, str] = {
+    "inventory_no": "Инвентарный номер",
+    "name": "Наименование",
+    "device_type": "Вид устройства",
+    "model": "Марка (модель)",
+    "manufacturer": "Изготовитель",
+    "factory_no": "Заводской номер",
+    "registration_no": "Регистрационный номер",
+    "manufacture_year": "Год изготовления",
+    "commissioned_on": "Дата ввода в эксплуатацию",
+    "service_life_years": "Срок службы, лет",
+    "cycle_limit": "Предельное число циклов",
+    "cycle_count": "Наработка, циклов",
+    "pressure_mpa": "Рабочее давление, МПа",
+    "temperature_c": "Рабочая температура, °C",
+    "medium": "Рабочая среда",
+    "capacity": "Грузоподъёмность / вместимость",
+    "status": "Статус",
+    "notes": "Примечание",
+    "facility_code": "Код ОПО",
+    "facility_name": "ОПО",
+    "wear_pct": "Износ, %",
+    "assessed_on": "Дата оценки износа",
+    "last_inspection_on": "Дата последнего освидетельствования",
+    "next_inspection_on": "Дата следующего освидетельствования",
+}
+
+# Aliases in Russian; English; Kazakh, separated by «;». Each is normalised like a title, so
+# inflection, word order, abbreviations and units need no separate entries.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "inventory_no": _phrases("""
+        инвентарный номер; инвентарный номер ту; инвентарный номер оборудования;
+        инвентарный номер ос; инв номер;
+        inventory no; inventory; inv no; asset no; asset id; asset tag;
+        инвентарлық нөмір; түгендеу нөмірі; инв нөмірі"""),
+    "name": _phrases("""
+        наименование; наименование ту; наименование оборудования; наименование устройства;
+        наименование основного средства; основное средство; оборудование;
+        техническое устройство; наименование и марка;
+        name; equipment name; device name; asset name; equipment; description;
+        атауы; жабдықтың атауы; техникалық құрылғының атауы; құрылғының атауы"""),
+    "device_type": _phrases("""
+        вид ту; тип ту; тип устройства; вид устройства; тип оборудования; вид оборудования;
+        тип; вид; категория ту;
+        device type; type; equipment type; asset type; kind;
+        түрі; құрылғы түрі; жабдық түрі; техникалық құрылғының түрі; типі"""),
+    "model": _phrases("""
+        марка; модель; марка модель; тип марка; марка оборудования;
+        model; make model; brand; маркасы; моделі; үлгісі"""),
+    "manufacturer": _phrases("""
+        изготовитель; завод изготовитель; производитель; предприятие изготовитель;
+        фирма изготовитель; организация изготовитель;
+        manufacturer; maker; vendor; made by;
+        дайындаушы; өндіруші; дайындаушы зауыт; өндіруші зауыт"""),
+    "factory_no": _phrases("""
+        заводской номер; заводской; серийный номер; серийный;
+        serial number; serial; sn; factory number;
+        зауыттық нөмірі; зауыт нөмірі; сериялық нөмірі"""),
+    "registration_no": _phrases("""
+        регистрационный номер; регистрационный; учетный номер; номер регистрации;
+        регистрационный номер в органах гтн;
+        registration number; registration; reg no;
+        тіркеу нөмірі; есепке алу нөмірі"""),
+    "manufacture_year": _phrases("""
+        год изготовления; год выпуска; дата изготовления; дата выпуска;
+        year of manufacture; year built; manufactured; built;
+        дайындалған жылы; шығарылған жылы; жасалған жылы"""),
+    "commissioned_on": _phrases("""
+        дата ввода в эксплуатацию; год ввода в эксплуатацию; дата ввода;
+        введен в эксплуатацию; дата начала эксплуатации;
+        commissioned; commissioned on; commissioning date; in service since; put into service;
+        пайдалануға берілген күні; пайдалануға енгізілген күні; пайдалануға беру;
+        пайдалануға енгізу"""),
+    "service_life_years": _phrases("""
+        срок службы; нормативный срок службы; назначенный срок службы;
+        расчетный срок службы; нормативный срок эксплуатации; срок эксплуатации;
+        service life; design life; useful life; lifetime;
+        қызмет ету мерзімі; қызмет мерзімі; пайдалану мерзімі;
+        нормативтік қызмет ету мерзімі"""),
+    "cycle_limit": _phrases("""
+        предельное число циклов; назначенный ресурс циклов; ресурс циклов;
+        допустимое число циклов; допускаемое число циклов нагружения;
+        cycle limit; design cycles; rated cycles; циклдер шегі"""),
+    "cycle_count": _phrases("""
+        наработка циклов; число циклов; количество циклов; фактическое число циклов;
+        cycle count; cycles; number of cycles; cycles used; циклдер саны"""),
+    "pressure_mpa": _phrases("""
+        рабочее давление; давление; разрешенное давление;
+        pressure; working pressure; operating pressure;
+        жұмыс қысымы; қысым; рұқсат етілген қысым"""),
+    "temperature_c": _phrases("""
+        рабочая температура; температура; температура среды;
+        temperature; working temperature; operating temperature; жұмыс температурасы"""),
+    "medium": _phrases("""
+        рабочая среда; среда; medium; working medium; fluid; жұмыс ортасы; орта"""),
+    "capacity": _phrases("""
+        грузоподъемность; вместимость; объем; емкость; производительность;
+        паропроизводительность; теплопроизводительность; мощность;
+        capacity; load capacity; volume; output;
+        жүк көтергіштігі; сыйымдылығы; көлемі; өнімділігі"""),
+    "status": _phrases("""
+        статус; эксплуатационный статус; статус эксплуатации; состояние эксплуатации;
+        status; operating status; мәртебесі"""),
+    "notes": _phrases("""
+        примечание; комментарий; замечания;
+        notes; remarks; comment; ескерту; ескертпе"""),
+    "facility_code": _phrases("""
+        код опо; код объекта; регистрационный номер опо; номер опо;
+        facility code; site code; hpf code; facility id;
+        қөо коды; қөо тіркеу нөмірі"""),
+    "facility_name": _phrases("""
+        опо; наименование опо; объект; наименование объекта;
+        опасный производственный объект; площадка;
+        facility; facility name; site; site name;
+        қөо; қөо атауы; объектінің атауы; қауіпті өндірістік объект"""),
+    "wear_pct": _phrases("""
+        износ; физический износ; процент износа; степень износа; износ фактический;
+        wear; physical wear; wear percent; тозу; физикалық тозу; тозу дәрежесі"""),
+    "assessed_on": _phrases("""
+        дата оценки износа; дата оценки; дата определения износа; износ на дату;
+        assessed on; assessment date; wear assessed on; бағалау күні; тозуды бағалау күні"""),
+    "last_inspection_on": _phrases("""
+        дата последнего технического освидетельствования; последнее освидетельствование;
+        дата освидетельствования; дата последнего то; последний осмотр;
+        last examination; last inspection; last examined; date of last inspection; inspected;
+        соңғы техникалық куәландыру; соңғы куәландыру; соңғы куәландыру күні"""),
+    "next_inspection_on": _phrases("""
+        дата следующего технического освидетельствования; следующее освидетельствование;
+        очередное освидетельствование; срок следующего освидетельствования;
+        срок освидетельствования; дата следующего то;
+        next examination; next inspection; inspection due; due date;
+        келесі техникалық куәландыру; келесі куәландыру; келесі куәландыру күні"""),
+}
+
+# Titles that are known but carry no field: the running-number column («№ п/п»)
+ROW_NUMBER_TITLES = _phrases("№ п/п; п/п; №; пп; no; р/с; реттік нөмірі; row")
+
+# Abbreviations and synonyms expanded before stemming
+_ABBREVIATIONS: dict[str, tuple[str, ...]] = {
+    "инв": ("инвентарный",),
+    "зав": ("заводской",),
+    "рег": ("регистрационный",),
+    "посл": ("последний",),
+    "послед": ("последний",),
+    "след": ("следующий",),
+    "очер": ("очередной",),
+    "тех": ("технический",),
+    "техн": ("технический",),
+    "изг": ("изготовления",),
+    "изгот": ("изготовления",),
+    "вып": ("выпуска",),
+    "наим": ("наименование",),
+    "ту": ("техническое", "устройство"),
+    "кол": ("количество",),
+    "эксп": ("эксплуатация",),
+    "экспл": ("эксплуатация",),
+    "осв": ("освидетельствование",),
+    "освид": ("освидетельствование",),
+    "примеч": ("примечание",),
+    "прим": ("примечание",),
+    "инвентарлық": ("инвентарный",),
+    "no": ("номер",),
+    "nr": ("номер",),
+    "num": ("номер",),
+    "number": ("номер",),
+    "нөмір": ("номер",),
+    "нөмірі": ("номер",),
+    "нөм": ("номер",),
+}
+_STOPWORDS = frozenset(_words("в и на по с со из для от а of the in and for to at on by және мен"))
+# Units that may follow a title; they never decide the field
+UNIT_TOKENS = frozenset(
+    _words(
+        "мпа кпа па бар атм кгс см2 см кг т тн м м3 мм лет год годы г шт ед с c град градусов "
+        "квт мвт гкал ч час циклов цикл руб тенге тг дд гг гггг дата "
+        "mpa kpa bar atm psi kg t m mm m3 years yrs year pcs h kw mw"
+    )
+)
+# Words that only say «this is a date or a year»; a title is also tried without them
+_DATE_WORDS = ("дата", "date", "күні", "год", "year", "жылы", "жыл")
+
+_TOKEN_RE = re.compile(r"[0-9a-zа-яәғқңөұүһі]+")
+_RU_ENDINGS = tuple(
+    sorted(
+        _words(
+            "ого его ому ему ыми ими ами ями ая яя ое ее ые ие ых их ую юю ый ий ой ей ия ии ию "
+            "ов ев ам ям ах ях ом ем а я о е ы и у ю ь"
+        ),
+        key=len,
+        reverse=True,
+    )
+)
+_CYRILLIC = re.compile(r"[а-я]")
+
+
+def _stem(token: str) -> str:
+    if _CYRILLIC.search(token):
+        for ending in _RU_ENDINGS:
+            if token.endswith(ending) and len(token) - len(ending) >= 3:
+                return token[: -len(ending)]
+        return token
+    if len(token) > 3 and token.endswith("s") and not token.endswith("ss"):
+        return token[:-1]
+    return token
+
+
+def _tokens(text: str) -> list[str]:
+    text = text.lower().replace("ё", "е").replace("№", " номер ").replace("#", " номер ")
+    out: list[str] = []
+    for token in _TOKEN_RE.findall(text):
+        out.extend(_ABBREVIATIONS.get(token, (token,)))
+    return out
+
+
+def title_key(text: str) -> frozenset[str]:
+    """The comparable form of a title: its word stems without stopwords, units and numbers."""
+    return frozenset(
+        _stem(t)
+        for t in _tokens(text)
+        if t not in _STOPWORDS and t not in UNIT_TOKENS and not t.isdigit()
+    )
+
+
+def _without_date_words(key: frozenset[str]) -> frozenset[str]:
+    return frozenset(s for s in key if s not in _DATE_STEMS)
+
+
+_DATE_STEMS = frozenset(_stem(w) for w in _DATE_WORDS)
+
+
+def _build_index() -> tuple[dict[frozenset[str], str], dict[frozenset[str], str]]:
+    exact: dict[frozenset[str], str] = {}
+    loose: dict[frozenset[str], str] = {}
+    for field_name, aliases in ALIASES.items():
+        for alias in aliases:
+            key = title_key(alias)
+            other = exact.get(key)
+            if other is not None and other != field_name:
+                raise RuntimeError(f"header alias {alias!r} of {field_name} clashes with {other}")
+            exact[key] = field_name
+            loose.setdefault(_without_date_words(key), field_name)
+    for title in ROW_NUMBER_TITLES:
+        exact.setdefault(title_key(title), "")
+    return exact, loose
+
+
+_EXACT, _LOOSE = _build_index()
+
+
+@lru_cache(maxsize=4096)
+def match_title(text: str) -> str | None:
+    """The field a column title stands for, ``""`` for the running-number column, or None."""
+    if not text or len(text) > 150:
+        return None
+    key = title_key(text)
+    if not key:
+        return None
+    found = _EXACT.get(key)
+    if found is None:
+        found = _LOOSE.get(_without_date_words(key))
+    if found is None:
+        bare = re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", text)
+        if bare != text:
+            found = _EXACT.get(title_key(bare))
+    if found is None:
+        found = _best_subset(key)
+    return found
+
+
+def _best_subset(key: frozenset[str]) -> str | None:
+    """A field whose alias is part of the title («Износ на 01.01.2025» → wear), if unambiguous."""
+    best_size, best_fields = 0, set()
+    for alias_key, field_name in _EXACT.items():
+        if not field_name or not alias_key or not alias_key <= key:
+            continue
+        if 2 * len(alias_key) < len(key):
+            continue
+        if len(alias_key) > best_size:
+            best_size, best_fields = len(alias_key), {field_name}
+        elif len(alias_key) == best_size:
+            best_fields.add(field_name)
+    return best_fields.pop() if len(best_fields) == 1 else None
+
+
+# ---------------------------------------------------------------------------- header row
+
+
+@dataclass
+class HeaderMatch:
+    header_row: int  # Excel row of the titles (the lower one for a two-line header)
+    columns: dict[int, str]  # 0-based column index -> field
+    titles: dict[int, str]  # 0-based column index -> title as written
+    ignored: list[str] = field(default_factory=list)  # titles of columns not imported
+    skip_rows: set[int] = field(default_factory=set)  # units / column-number rows under it
+
+    @property
+    def score(self) -> int:
+        return len(set(self.columns.values()))
+
+    @property
+    def mapping(self) -> dict[str, str]:
+        return {self.titles.get(i, _column_letter(i)): f for i, f in self.columns.items()}
+
+
+# {column title or 0-based column index: field, or None for «do not import»}
+ColumnMapping = Mapping[str | int, str | None]
+
+
+def find_header(
+    rows_peek: Sequence[tuple[int, list[Any]]],
+    mapping: ColumnMapping | None = None,
+    *,
+    min_fields: int = 2,
+) -> HeaderMatch | None:
+    """Find the title row among the first rows and map its columns to fields.
+
+    ``mapping`` ({title or 0-based column index: field or None}) overrides detection; None as
+    the field means «do not import this column». Returns None when no row names at least
+    ``min_fields`` known fields.
+    """
+    user = _normalise_user_mapping(mapping)
+    rows = list(rows_peek)
+    best: tuple[int, int] | None = None  # (score, -position)
+    best_match: HeaderMatch | None = None
+    for pos, (number, row) in enumerate(rows):
+        candidates = [_match_row(number, [row], user)]
+        if pos + 1 < len(rows) and _is_title_line(rows[pos + 1][1]):
+            below_number, below = rows[pos + 1]
+            candidates.append(_match_row(below_number, [row, below], user))
+        for match in candidates:
+            rank = (match.score + _user_hits(match, user), -pos)
+            if best is None or rank > best:
+                best, best_match = rank, match
+    if best_match is None:
+        return None
+    if best[0] < min_fields and not (user and all(isinstance(k, int) for k in user)):
+        return None
+    if best[0] < min_fields:  # an explicit index mapping on a sheet without titles
+        best_match = _match_row(0, [[]], user)
+        best_match.header_row = 0
+    _mark_rows_below(best_match, rows)
+    return best_match
+
+
+def header_score(rows_peek: Sequence[tuple[int, list[Any]]]) -> float:
+    """How much the first rows of a sheet look like an asset list (for choosing a sheet)."""
+    match = find_header(rows_peek, min_fields=1)
+    return 0.0 if match is None else float(match.score)
+
+
+def _match_row(
+    number: int, lines: list[list[Any]], user: dict[str | int, str | None]
+) -> HeaderMatch:
+    """Map the titles of one line, or of two lines read together (a two-level header)."""
+    width = max((len(line) for line in lines), default=0)
+    titles: dict[int, str] = {}
+    for col in range(width):
+        parts: list[str] = []
+        for line in lines:
+            value = line[col] if col < len(line) else None
+            text = _clean_title(value)
+            if text and text not in parts:
+                parts.append(text)
+        if parts:
+            titles[col] = " / ".join(parts)
+    columns: dict[int, str] = {}
+    ignored: list[str] = []
+    taken: set[str] = set()
+    user_fields = {f for f in user.values() if f}
+    for col, title in titles.items():
+        if col in user or _norm(title) in user:
+            chosen = user[col] if col in user else user[_norm(title)]
+        else:
+            chosen = match_title(title)
+            if chosen in user_fields:
+                chosen = None
+        if chosen and chosen not in taken:
+            columns[col] = chosen
+            taken.add(chosen)
+        else:
+            ignored.append(title)
+    for key, chosen in user.items():  # index mappings onto columns without a title
+        if isinstance(key, int) and chosen and key not in titles and chosen not in taken:
+            columns[key] = chosen
+            taken.add(chosen)
+    return HeaderMatch(header_row=number, columns=columns, titles=titles, ignored=ignored)
+
+
+def _user_hits(match: HeaderMatch, user: dict[str | int, str | None]) -> int:
+    if not user:
+        return 0
+    names = {_norm(t) for t in match.titles.values()}
+    return sum(1 for key in user if isinstance(key, str) and key in names)
+
+
+def _mark_rows_below(match: HeaderMatch, rows: list[tuple[int, list[Any]]]) -> None:
+    """Remember the column-number and units rows right under the titles."""
+    after = [(n, row) for n, row in rows if n > match.header_row]
+    for number, row in after[:2]:
+        if is_column_numbers_row(row) or is_units_row(row):
+            match.skip_rows.add(number)
+        elif any(v is not None for v in row):
+            break
+
+
+def is_column_numbers_row(row: Sequence[Any]) -> bool:
+    """A line «1 2 3 4 …» under the titles (as numbers or text)."""
+    numbers: list[int] = []
+    for value in row:
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            return False
+        if isinstance(value, int | float) and float(value).is_integer():
+            numbers.append(int(value))
+        elif isinstance(value, str) and value.strip().isdigit():
+            numbers.append(int(value.strip()))
+        elif isinstance(value, str) and not value.strip():
+            continue
+        else:
+            return False
+    if len(numbers) < 3:
+        return False
+    return all(b == a + 1 for a, b in zip(numbers, numbers[1:], strict=False))
+
+
+def is_units_row(row: Sequence[Any]) -> bool:
+    """A line of units («%», «МПа», «лет», «дд.мм.гггг») under the titles."""
+    seen_unit = False
+    for value in row:
+        if value is None:
+            continue
+        if not isinstance(value, str) or len(value) > 20:
+            return False
+        tokens = _tokens(value)
+        if not tokens:
+            if value.strip() in ("%", "°", "°C", "°С", "-", "—"):
+                seen_unit = True
+                continue
+            return False
+        if not all(t in UNIT_TOKENS or t == "номер" for t in tokens):
+            return False
+        seen_unit = True
+    return seen_unit
+
+
+def _is_title_line(row: Sequence[Any]) -> bool:
+    """Could this line be the lower half of a two-level header?"""
+    texts = [v for v in row if v is not None]
+    if not texts or not all(isinstance(v, str) for v in texts):
+        return False
+    return not is_column_numbers_row(row) and not is_units_row(row)
+
+
+def _clean_title(value: Any) -> str:
+    if value is None or not isinstance(value, str):
+        return ""
+    return " ".join(value.split())
+
+
+def _norm(title: str) -> str:
+    return " ".join(title.lower().replace("ё", "е").split())
+
+
+def _normalise_user_mapping(mapping: ColumnMapping | None) -> dict[str | int, str | None]:
+    if not mapping:
+        return {}
+    out: dict[str | int, str | None] = {}
+    for key, value in mapping.items():
+        chosen = value or None
+        if chosen is not None and chosen not in FIELDS:
+            raise ValueError(f"неизвестное поле в сопоставлении столбцов: {value!r}")
+        if isinstance(key, bool) or not isinstance(key, int | str):
+            raise ValueError(f"столбец задаётся заголовком или номером, получено {key!r}")
+        out[key if isinstance(key, int) else _norm(key)] = chosen
+    return out
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters

@@ -1,0 +1,303 @@
+"""A small adapter over python-calamine: safety checks, sheet choice, rows with Excel numbers.
+
+Everything that can go wrong with the file itself (not a spreadsheet, encrypted, corrupt, empty,
+too big, a zip bomb) raises ``FileRejected`` with a message in Russian for the user.
+
+What python-calamine 0.9 gives and does not give:
+
+* ``CalamineSheet.iter_rows()`` yields rows lazily. Empty cells come as ``""``; we turn them into
+  ``None``. Rows are counted from Excel row 1, but columns start at the first used column, so we
+  pad the left side to keep column index 0 = Excel column A.
+* ``CalamineSheet.merged_cell_ranges`` lists merged ranges (xlsx/xls only, ``None`` for ods) as
+  0-based ``((row, col), (row, col))``. We copy the top-left value into every cell of the range,
+  so a facility cell merged over ten rows reaches all ten, and a title or group row merged across
+  the width reads as the same text in every cell (the parser recognises that).
+* Number formats are not exposed, so we cannot tell that ``0.45`` was shown as ``45 %``. The
+  validator handles it per column instead (``validate.py``: a wear column whose plain numbers
+  all lie within 0..1 is read as fractions).
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import python_calamine
+
+from equipment.excel.headers import header_score
+
+Row = list[Any]
+NumberedRow = tuple[int, Row]
+
+PEEK_ROWS = 30
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_EMPTY_ZIP_MAGIC = b"PK\x05\x06"
+_OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+_WORD_DOCUMENT = "WordDocument".encode("utf-16-le")
+_MB = 1024 * 1024
+
+
+class FileRejected(Exception):
+    """The file cannot be imported; ``message`` is in Russian and meant for the user."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What an upload may cost; anything beyond is rejected with a message."""
+
+    max_bytes: int = 50 * _MB
+    max_rows: int = 200_000
+    max_uncompressed_bytes: int = 500 * _MB
+    max_compression_ratio: float = 200.0
+    max_zip_entries: int = 10_000
+    # members smaller than this are not checked for the ratio: tiny XML parts compress well
+    ratio_check_min_bytes: int = 1 * _MB
+
+
+@dataclass
+class SheetRows:
+    """The chosen sheet: its name, the first rows for header detection, and all rows lazily."""
+
+    sheet_name: str
+    sheet_names: list[str]
+    row_count: int  # last used Excel row
+    peek: list[NumberedRow]
+    _sheet: Any = field(repr=False)
+    _merged: list[tuple[tuple[int, int], tuple[int, int]]] = field(repr=False, default_factory=list)
+
+    def rows(self) -> Iterator[NumberedRow]:
+        """All rows of the sheet, from Excel row 1, as ``(excel_row, values)``."""
+        return _iter_sheet(self._sheet, self._merged)
+
+
+def open_sheet_rows(
+    data: bytes,
+    filename: str,
+    limits: Limits,
+    *,
+    score: Callable[[Sequence[NumberedRow]], float] | None = None,
+) -> SheetRows:
+    """Check the file, open it and pick the sheet that looks most like an asset list.
+
+    ``score`` rates the first rows of a sheet (higher is better); by default the number of known
+    columns found by header detection. With one sheet it is not called.
+    """
+    check_file(data, filename, limits)
+    workbook = _open_workbook(data)
+    try:
+        loaded: list[tuple[str, Any, list[NumberedRow]]] = []
+        for name in _candidate_sheets(workbook):
+            sheet = _load_sheet(workbook, name)
+            if sheet.end is not None:
+                merged = sheet.merged_cell_ranges or []
+                loaded.append((name, sheet, list(_take(_iter_sheet(sheet, merged), PEEK_ROWS))))
+        if not loaded:
+            raise FileRejected("В файле нет данных: все листы пустые.")
+        rate = score or header_score
+        # max() keeps the first of equals: on a tie the sheet further left wins
+        name, sheet, peek = (
+            max(loaded, key=lambda item: rate(item[2])) if len(loaded) > 1 else loaded[0]
+        )
+        row_count = sheet.end[0] + 1
+        if row_count > limits.max_rows:
+            raise FileRejected(
+                f"Слишком много строк на листе «{name}»: {_count(row_count)}, допускается не "
+                f"более {_count(limits.max_rows)}. Разделите список на несколько файлов."
+            )
+        return SheetRows(
+            sheet_name=name,
+            sheet_names=list(workbook.sheet_names),
+            row_count=row_count,
+            peek=peek,
+            _sheet=sheet,
+            _merged=sheet.merged_cell_ranges or [],
+        )
+    finally:
+        workbook.close()  # the loaded sheets keep their own data
+
+
+# ---------------------------------------------------------------------------- file checks
+
+
+def check_file(data: bytes, filename: str, limits: Limits) -> None:
+    """Reject what is not a spreadsheet we can read safely, before any parsing."""
+    size = len(data)
+    if size == 0:
+        raise FileRejected("Файл пустой.")
+    if size > limits.max_bytes:
+        raise FileRejected(
+            f"Файл слишком большой: {size / _MB:.1f} МБ, допускается не более "
+            f"{limits.max_bytes / _MB:.0f} МБ."
+        )
+    head = data[:8]
+    if head.startswith(_ZIP_MAGIC):
+        _check_zip(data, limits)
+    elif head.startswith(_EMPTY_ZIP_MAGIC):
+        raise FileRejected("Файл повреждён: это пустой zip-архив, а не книга Excel.")
+    elif head == _OLE2_MAGIC:
+        _check_ole2(data)
+    else:
+        raise FileRejected(_not_a_spreadsheet(data, filename))
+
+
+def _check_zip(data: bytes, limits: Limits) -> None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        raise FileRejected("Файл повреждён: не удалось прочитать его структуру (zip).")
+    if len(infos) > limits.max_zip_entries:
+        raise FileRejected(
+            f"Файл отклонён: в архиве слишком много частей ({len(infos)}), похоже на zip-бомбу."
+        )
+    total = sum(info.file_size for info in infos)
+    if total > limits.max_uncompressed_bytes:
+        raise FileRejected(
+            f"Файл отклонён: после распаковки он занимает {total / _MB:.0f} МБ, допускается не "
+            f"более {limits.max_uncompressed_bytes / _MB:.0f} МБ (похоже на zip-бомбу)."
+        )
+    for info in infos:
+        if info.file_size < limits.ratio_check_min_bytes:
+            continue
+        ratio = info.file_size / max(info.compress_size, 1)
+        if ratio > limits.max_compression_ratio:
+            raise FileRejected(
+                f"Файл отклонён: часть «{info.filename}» сжата в {ratio:.0f} раз, допускается не "
+                f"более {limits.max_compression_ratio:.0f} (похоже на zip-бомбу)."
+            )
+    names = {info.filename for info in infos}
+    if "xl/workbook.xml" in names or "xl/workbook.bin" in names or "content.xml" in names:
+        return
+    if "word/document.xml" in names:
+        raise FileRejected("Это документ Word, а не таблица Excel. Загрузите файл .xlsx.")
+    if any(name.startswith("ppt/") for name in names):
+        raise FileRejected("Это презентация PowerPoint, а не таблица Excel. Загрузите файл .xlsx.")
+    raise FileRejected("Это zip-архив, а не таблица Excel. Загрузите файл .xlsx, .xls или .ods.")
+
+
+def _check_ole2(data: bytes) -> None:
+    # An encrypted .xlsx is an OLE2 container with an "EncryptedPackage" stream
+    if _ENCRYPTED_PACKAGE in data:
+        raise FileRejected(
+            "Файл зашифрован паролем. Снимите пароль в Excel (Файл → Сведения → Защита книги) "
+            "и загрузите файл снова."
+        )
+    if _WORD_DOCUMENT in data:
+        raise FileRejected("Это документ Word, а не таблица Excel. Загрузите файл .xlsx.")
+
+
+def _not_a_spreadsheet(data: bytes, filename: str) -> str:
+    name = f"«{filename}»" if filename else ""
+    head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith(b"%pdf"):
+        kind = "PDF-документ"
+    elif head.startswith((b"<!doctype html", b"<html", b"<table")) or b"<html" in head[:200]:
+        kind = "веб-страница (HTML), хотя может называться .xls"
+    elif head.startswith(b"<?xml"):
+        kind = "XML-файл (например, «Таблица XML 2003»)"
+    elif head.startswith(b"{\\rtf"):
+        kind = "документ RTF"
+    elif head.startswith(b"moxcel"):
+        kind = "табличный документ 1С (.mxl)"
+    elif b"\x00" not in data[:4096]:
+        kind = "текстовый файл (например, CSV)"
+    else:
+        kind = "не таблица Excel"
+    return (
+        f"Файл {name} не является таблицей Excel: это {kind}. Сохраните список как «Книга Excel» "
+        "(.xlsx) и загрузите снова.".replace("  ", " ")
+    )
+
+
+# ---------------------------------------------------------------------------- calamine
+
+
+def _open_workbook(data: bytes):
+    try:
+        return python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except python_calamine.PasswordError:
+        raise FileRejected("Файл зашифрован паролем. Снимите пароль в Excel и загрузите снова.")
+    except Exception as exc:  # calamine raises several error types for broken files
+        raise FileRejected(f"Файл повреждён или не является книгой Excel ({_short(exc)}).")
+
+
+def _candidate_sheets(workbook) -> list[str]:
+    worksheet = python_calamine.SheetTypeEnum.WorkSheet
+    visible = python_calamine.SheetVisibleEnum.Visible
+    meta = [m for m in workbook.sheets_metadata if m.typ == worksheet]
+    shown = [m.name for m in meta if m.visible == visible]
+    return shown or [m.name for m in meta] or list(workbook.sheet_names)
+
+
+def _load_sheet(workbook, name: str):
+    try:
+        return workbook.get_sheet_by_name(name)
+    except python_calamine.PasswordError:
+        raise FileRejected("Файл зашифрован паролем. Снимите пароль в Excel и загрузите снова.")
+    except Exception as exc:
+        raise FileRejected(f"Файл повреждён: не удалось прочитать лист «{name}» ({_short(exc)}).")
+
+
+def _iter_sheet(
+    sheet, merged: list[tuple[tuple[int, int], tuple[int, int]]]
+) -> Iterator[NumberedRow]:
+    start_row, start_col = sheet.start or (0, 0)
+    end_row, end_col = sheet.end or (0, 0)
+    by_top: dict[int, list[tuple[int, int, int, int]]] = {}
+    for (r0, c0), (r1, c1) in merged:
+        r1, c1 = min(r1, end_row), min(c1, end_col)  # «A1:XFD1048576» must not cost a minute
+        if (r0, c0) != (r1, c1) and r0 <= r1 and c0 <= c1:
+            by_top.setdefault(r0, []).append((r0, c0, r1, c1))
+    fills: dict[int, list[tuple[int, int, Any]]] = {}  # row -> [(first col, last col, value)]
+
+    iterator = iter(sheet.iter_rows())
+    first = next(iterator, None)
+    if first is None:
+        return
+    # calamine 0.9 yields rows from Excel row 1 for xlsx; stay correct if a format or a later
+    # version starts at the first used row instead (that row is never empty)
+    row_index = 0
+    if start_row and any(value != "" for value in first):
+        row_index = start_row
+    pad = [None] * start_col if len(first) < end_col + 1 else []
+
+    row = first
+    while row is not None:
+        # empty cells come as "": the only falsy str (0, 0.0 and False are kept)
+        values = pad + [v if v or v.__class__ is not str else None for v in row]
+        if row_index in by_top:
+            for r0, c0, r1, c1 in by_top[row_index]:
+                value = values[c0] if c0 < len(values) else None
+                for r in range(r0, r1 + 1):
+                    fills.setdefault(r, []).append((c0, c1, value))
+        if fills:
+            for c0, c1, value in fills.pop(row_index, ()):
+                if c1 >= len(values):
+                    values.extend([None] * (c1 + 1 - len(values)))
+                values[c0 : c1 + 1] = [value] * (c1 - c0 + 1)
+        yield row_index + 1, values
+        row_index += 1
+        row = next(iterator, None)
+
+
+def _take(rows: Iterator[NumberedRow], count: int) -> Iterator[NumberedRow]:
+    for _, item in zip(range(count), rows, strict=False):
+        yield item
+
+
+def _count(number: int) -> str:
+    return f"{number:,}".replace(",", "\u00a0")
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text if len(text) <= 200 else text[:200] + "…"

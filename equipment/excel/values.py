@@ -1,0 +1,440 @@
+"""Cell value parsers. Each returns ``(value, None)`` or ``(None, message in Russian)``.
+
+They take what python-calamine gives (str, float, int, bool, date, datetime, None) and are
+written for speed: a fast path for the common type first, regular expressions compiled once,
+and caches for the closed lists (device types, statuses) whose spellings repeat.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from equipment.catalog import DeviceType, EquipmentStatus
+
+Parsed = tuple[Any, str | None]
+
+MIN_YEAR = 1900
+MAX_YEAR = 2100
+_EXCEL_EPOCH = date(1899, 12, 30)
+_MAX_SERIAL = 2958465  # 31.12.9999
+
+PLACEHOLDERS = frozenset(
+    ("-", "--", "---", "–", "—", "н/д", "нд", "н.д.", "нет данных", "n/a", "na", "#н/д", "#n/a")
+)
+
+
+def is_blank(value: Any) -> bool:
+    """Empty cell, whitespace, or a «no data» placeholder such as «—» or «н/д»."""
+    if value is None:
+        return True
+    if value.__class__ is str:
+        text = value.strip()
+        return not text or (len(text) <= 10 and text.lower() in PLACEHOLDERS)
+    return False
+
+
+def display(value: Any) -> str:
+    """A cell value as the user sees it, for error reports."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "ИСТИНА" if value else "ЛОЖЬ"
+    if isinstance(value, datetime):
+        if value.time() == time(0, 0):
+            return value.strftime("%d.%m.%Y")
+        return value.strftime("%d.%m.%Y %H:%M")
+    if isinstance(value, date):
+        return value.strftime("%d.%m.%Y")
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e16:
+            return str(int(value))
+        return f"{value:.15g}"
+    return str(value).strip()
+
+
+# ---------------------------------------------------------------------------- text
+
+
+def parse_text(value: Any) -> Parsed:
+    """Trimmed text with inner whitespace collapsed; numbers without a trailing «.0»."""
+    if value.__class__ is str:
+        text = " ".join(value.split())
+        return (text or None), None
+    return display(value) or None, None
+
+
+# Inventory, factory and registration numbers: text as written, so «0000100000» keeps its zeros;
+# a number typed into a numeric cell (100000.0) becomes «100000».
+parse_code = parse_text
+
+
+# ---------------------------------------------------------------------------- numbers
+
+_NUMBER = re.compile(r"\s*([+\-−]?)\s*(\d[\d \u00a0\u202f\u2009\u2007'’.,]*)(.*)$", re.S)
+_UNIT_TAIL = re.compile(r"\s*(?:%|°|[^\W\d_])[^\n]{0,24}$")
+_SEPARATORS = str.maketrans("", "", " \u00a0\u202f\u2009\u2007'’")
+_GROUPED = re.compile(r"\d{1,3}(?:[.,]\d{3})+$")
+
+
+def _number_from_text(text: str) -> float | None:
+    try:
+        number = float(text)
+    except ValueError:
+        pass
+    else:
+        return number if math.isfinite(number) else None
+    match = _NUMBER.match(text)
+    if match is None:
+        return None
+    sign, core, tail = match.groups()
+    if tail and not _UNIT_TAIL.match(tail):
+        return None
+    core = _plain_digits(core.translate(_SEPARATORS).rstrip(".,"))
+    if core is None:
+        return None
+    number = float(core)
+    return -number if sign in ("-", "−") else number
+
+
+def _plain_digits(core: str) -> str | None:
+    """«1234,5» → «1234.5»; «1.234,5» and «1,234.5» → «1234.5»; «12.5.2015» → None."""
+    commas, dots = core.count(","), core.count(".")
+    if commas and dots:  # the last separator is the decimal one, the other groups thousands
+        decimal = "," if core.rfind(",") > core.rfind(".") else "."
+        whole, _, fraction = core.rpartition(decimal)
+        if not _GROUPED.match(whole) or not fraction.isdigit():
+            return None
+        return whole.replace("," if decimal == "." else ".", "") + "." + fraction
+    if commas + dots == 0:
+        return core
+    if commas + dots == 1:
+        return core.replace(",", ".")
+    return core.replace(",", "").replace(".", "") if _GROUPED.match(core) else None
+
+
+def parse_number(value: Any, expect: str = "число") -> Parsed:
+    """A number: decimal commas, spaces and non-breaking spaces as thousands separators, a unit
+    or «%» after the number («1,4 МПа», «20 лет»)."""
+    cls = value.__class__
+    if cls is float or cls is int:
+        return (float(value), None) if math.isfinite(value) else (None, _not_number(value, expect))
+    if cls is str:
+        number = _number_from_text(value)
+        if number is not None:
+            return number, None
+    return None, _not_number(value, expect)
+
+
+def parse_int(value: Any, expect: str = "целое число") -> Parsed:
+    number, error = parse_number(value, expect)
+    if error:
+        return None, error
+    if not number.is_integer():
+        return None, f"не целое число: «{display(value)}»; ожидается {expect}"
+    return int(number), None
+
+
+def parse_percent(value: Any, *, fraction: bool = False, what: str = "износ") -> Parsed:
+    """Percent 0..100 from «45», «45 %», «45,5%»; with ``fraction`` (the column holds fractions
+    shown in percent format) a number without «%» is multiplied by 100: 0.45 → 45."""
+    cls = value.__class__
+    number: float | None = None
+    if cls is float or cls is int:
+        number = float(value) if math.isfinite(value) else None
+    elif cls is str:
+        text = value
+        if "%" in text:
+            fraction = False
+            text = text.replace("%", " ")
+        number = _number_from_text(text.strip())
+    if number is not None and fraction:
+        number = round(number * 100, 6)
+    if number is None:
+        return None, f"не число: «{display(value)}»; ожидается {what} в процентах от 0 до 100"
+    if not 0 <= number <= 100:
+        return None, f"{what} должен быть от 0 до 100 %"
+    return number, None
+
+
+def _not_number(value: Any, expect: str) -> str:
+    return f"не число: «{display(value)}»; ожидается {expect}"
+
+
+# ---------------------------------------------------------------------------- dates
+
+_TIME = r"(?:[ T]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+_YEAR_WORD = r"(?:\s*(?:г|год|года|гг|y|yr|жыл|ж)\.?)?"
+_DMY = re.compile(r"\s*(\d{1,2})[./\-](\d{1,2})[./\-](\d{4}|\d{2})" + _YEAR_WORD + _TIME + r"\s*$")
+_YMD = re.compile(r"\s*(\d{4})[./\-](\d{1,2})[./\-](\d{1,2})" + _TIME + r"\s*$")
+_YEAR = re.compile(r"\s*(\d{4})" + _YEAR_WORD + r"\s*$")
+_MONTH_YEAR = re.compile(r"\s*(\d{1,2})[./](\d{4})" + _YEAR_WORD + r"\s*$")
+_TEXT_DATE = re.compile(r"\s*(?:(\d{1,2})\s+)?([^\W\d_]+)\.?\s+(\d{4})" + _YEAR_WORD + r"\s*$")
+_MONTHS = {
+    "янв": 1, "фев": 2, "мар": 3, "апр": 4, "мая": 5, "май": 5, "июн": 6, "июл": 7, "авг": 8,
+    "сен": 9, "окт": 10, "ноя": 11, "дек": 12,
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9,
+    "oct": 10, "nov": 11, "dec": 12,
+    "қаң": 1, "ақп": 2, "нау": 3, "сәу": 4, "мам": 5, "мау": 6, "шіл": 7, "там": 8, "қыр": 9,
+    "қаз": 10, "қар": 11, "жел": 12,
+}  # fmt: skip
+
+DATE_EXPECTED = "ожидается дата в виде ДД.ММ.ГГГГ, например 26.12.1979"
+
+
+def two_digit_year(yy: int, today: date | None = None) -> int:
+    """«79» → 1979, «24» → 2024: up to ten years ahead of today counts as this century (the
+    next inspection date may lie ahead), everything else as the last one."""
+    pivot = ((today or date.today()).year + 10) % 100
+    return 2000 + yy if yy <= pivot else 1900 + yy
+
+
+def parse_date_ex(value: Any) -> tuple[date | None, str | None, bool]:
+    """``(date, error, approximate)``; approximate is True when only the year (and maybe the
+    month) was given, e.g. «2015 г.» → 01.01.2015."""
+    cls = value.__class__
+    if cls is date:
+        return _in_range(value, value)
+    if cls is datetime:
+        return _in_range(value.date(), value)
+    if cls is float or cls is int:
+        return _date_from_number(value)
+    if cls is str:
+        return _date_from_text(value)
+    if isinstance(value, datetime):
+        return _in_range(value.date(), value)
+    if isinstance(value, date):
+        return _in_range(value, value)
+    return None, f"не дата: «{display(value)}»; {DATE_EXPECTED}", False
+
+
+def parse_date(value: Any) -> Parsed:
+    result, error, _ = parse_date_ex(value)
+    return result, error
+
+
+def _date_from_number(value: float) -> tuple[date | None, str | None, bool]:
+    if not math.isfinite(value) or value < MIN_YEAR:
+        return None, f"не дата: «{display(value)}»; {DATE_EXPECTED}", False
+    if value <= MAX_YEAR and float(value).is_integer():  # a bare year, not a serial number
+        return date(int(value), 1, 1), None, True
+    if value > _MAX_SERIAL:
+        return None, f"не дата: «{display(value)}»; {DATE_EXPECTED}", False
+    return _in_range(_EXCEL_EPOCH + timedelta(days=int(value)), value)
+
+
+def _date_from_text(text: str) -> tuple[date | None, str | None, bool]:
+    approximate = False
+    match = _DMY.match(text)
+    if match:
+        day, month, year = int(match[1]), int(match[2]), match[3]
+        number = int(year) if len(year) == 4 else two_digit_year(int(year))
+    elif match := _YMD.match(text):
+        number, month, day = int(match[1]), int(match[2]), int(match[3])
+    elif match := _YEAR.match(text):
+        number, month, day, approximate = int(match[1]), 1, 1, True
+    elif match := _MONTH_YEAR.match(text):
+        number, month, day, approximate = int(match[2]), int(match[1]), 1, True
+    elif (match := _TEXT_DATE.match(text)) and match[2][:3].lower() in _MONTHS:
+        month = _MONTHS[match[2][:3].lower()]
+        number, day, approximate = int(match[3]), int(match[1] or 1), match[1] is None
+    else:
+        stripped = text.strip()
+        number_value = _number_from_text(stripped) if stripped.isdigit() else None
+        if number_value is not None and len(stripped) == 5:  # a serial number stored as text
+            return _date_from_number(number_value)
+        return None, f"не дата: «{stripped}»; {DATE_EXPECTED}", False
+    try:
+        result = date(number, month, day)
+    except ValueError:
+        return None, f"нет такой даты: {text.strip()}", False
+    found, error, _ = _in_range(result, text)
+    return found, error, approximate and error is None
+
+
+def _in_range(result: date, raw: Any) -> tuple[date | None, str | None, bool]:
+    if MIN_YEAR <= result.year <= MAX_YEAR:
+        return result, None, False
+    return (
+        None,
+        f"дата вне допустимого диапазона: «{display(raw)}»; ожидается год от {MIN_YEAR} "
+        f"до {MAX_YEAR}",
+        False,
+    )
+
+
+def parse_year(value: Any) -> Parsed:
+    """A year: 1985, «1985», «1985 г.», or the year of a date («26.12.1985»)."""
+    cls = value.__class__
+    if cls is float or cls is int:
+        if math.isfinite(value) and float(value).is_integer() and 1000 <= value <= 9999:
+            return int(value), None
+    elif cls is str:
+        match = _YEAR.match(value)
+        if match:
+            return int(match[1]), None
+        found, error, _ = _date_from_text(value)
+        if found is not None:
+            return found.year, None
+    elif isinstance(value, date):
+        return value.year, None
+    return None, f"не год: «{display(value)}»; ожидается год из четырёх цифр, например 1985"
+
+
+# ---------------------------------------------------------------------------- closed lists
+
+
+def _words(text: str) -> list[str]:
+    text = text.lower().replace("ё", "е")
+    return re.findall(r"[0-9a-zа-яәғқңөұүһі]+", text)
+
+
+def _has(words: list[str], *patterns: str) -> bool:
+    """Any word equal to a pattern, or starting with it when the pattern ends with «*»."""
+    for pattern in patterns:
+        if pattern.endswith("*"):
+            stem = pattern[:-1]
+            if any(w.startswith(stem) for w in words):
+                return True
+        elif pattern in words:
+            return True
+    return False
+
+
+_BOILER = ("котел", "котл*", "котло*", "boiler*", "қазан*", "парогенератор*")
+_PIPE = ("трубопровод*", "pipeline*", "piping", "pipe", "құбыр*")
+_STEAM_QUALIFIER = ("пар*", "горяч*", "сетев*", "steam", "hot", "бу", "ыстық")
+_PROCESS_QUALIFIER = (
+    "технолог*", "process", "нефт*", "газ*", "мазут*", "аммиак*", "кислород*", "продукт*",
+    "oil", "gas", "технологиялық", "мұнай*",
+)  # fmt: skip
+
+
+def _device_type_rules(w: list[str]) -> DeviceType | None | str:
+    if _has(w, "паропровод*", "теплопровод*"):
+        return DeviceType.STEAM_PIPELINE
+    if _has(w, *_PIPE):
+        if _has(w, *_STEAM_QUALIFIER):
+            return DeviceType.STEAM_PIPELINE
+        if _has(w, *_PROCESS_QUALIFIER):
+            return DeviceType.PROCESS_PIPELINE
+        return "уточните: трубопровод пара и горячей воды или технологический трубопровод"
+    if _has(w, *_BOILER):
+        if _has(w, "водогрейн*", "hot", "су", "жылыту*", "теплофикац*"):
+            return DeviceType.HOT_WATER_BOILER
+        if _has(w, "пар*", "steam", "бу"):  # «пароводогрейный» counts as steam
+            return DeviceType.STEAM_BOILER
+        return "уточните: котёл паровой или водогрейный"
+    if _has(w, "сосуд*", "ресивер*", "vessel*", "receiver*", "ыдыс*", "баллон*", "автоклав*"):
+        return DeviceType.PRESSURE_VESSEL
+    if _has(w, "деаэратор*", "cylinder*"):
+        return DeviceType.PRESSURE_VESSEL
+    if _has(w, "емкост*", "резервуар*") and _has(w, "давлен*", "pressure", "қысым*"):
+        return DeviceType.PRESSURE_VESSEL
+    if _has(w, "кран*", "автокран*", "crane*", "кранбалк*"):
+        return DeviceType.CRANE
+    if _has(w, "таль", "тали", "тельфер*", "лебедк*", "лебедоч*", "подъемник*", "hoist*"):
+        return DeviceType.HOIST
+    if _has(w, "winch*", "telpher*", "шығыр*", "тальк*"):
+        return DeviceType.HOIST
+    if _has(w, "лифт*", "lift", "lifts", "elevator*"):
+        return DeviceType.LIFT
+    if _has(w, "эскалатор*", "escalator*", "траволатор*", "travolator*"):
+        return DeviceType.ESCALATOR
+    if _has(w, "резервуар*", "рвс", "рвсп", "рвспк", "ргс", "tank*", "reservoir*", "емкост*"):
+        return DeviceType.TANK
+    if _has(w, "грп", "грпш", "шрп", "гру", "пгб", "гргп", "газорегулятор*", "газопровод*"):
+        return DeviceType.GAS_EQUIPMENT
+    if _has(w, "горелк*", "газоиспольз*", "burner*") or (
+        _has(w, "газ*", "gas") and _has(w, "оборуд*", "equipment", "жабды*", "установк*")
+    ):
+        return DeviceType.GAS_EQUIPMENT
+    if _has(w, "горно*", "горношахт*", "шахтн*", "рудничн*", "mining", "mine", "кен", "шахта*"):
+        return DeviceType.MINING
+    if _has(w, "прочее", "прочие", "другое", "иное", "other", "басқа", "өзге"):
+        return DeviceType.OTHER
+    return None
+
+
+DEVICE_TYPES_EXPECTED = (
+    "сосуд под давлением, котёл паровой, котёл водогрейный, трубопровод пара и горячей воды, "
+    "технологический трубопровод, газовое оборудование, кран, таль/лебёдка, лифт, эскалатор, "
+    "резервуар, горно-шахтное оборудование или «прочее»"
+)
+_DEVICE_CODES = frozenset(member.value for member in DeviceType)
+_device_cache: dict[str, Parsed] = {}
+
+
+def parse_device_type(value: Any) -> Parsed:
+    """A ``DeviceType`` code from the way people write it («Котёл водогрейный», «РВС», «crane»);
+    an unknown or ambiguous name is an error, never silently «other»."""
+    key = value if value.__class__ is str else display(value)
+    found = _device_cache.get(key)
+    if found is None:
+        found = _device_type_uncached(key)
+        if len(_device_cache) < 10_000:
+            _device_cache[key] = found
+    return found
+
+
+def _device_type_uncached(text: str) -> Parsed:
+    words = _words(text)
+    joined = "_".join(words)
+    if joined in _DEVICE_CODES:  # the code itself, e.g. «steam_boiler»
+        return joined, None
+    result = _device_type_rules(words) if words else None
+    if isinstance(result, DeviceType):
+        return result.value, None
+    shown = " ".join(text.split())
+    if isinstance(result, str):
+        return None, f"неоднозначный вид устройства: «{shown}»; {result}"
+    return None, f"неизвестный вид устройства: «{shown}»; ожидается: {DEVICE_TYPES_EXPECTED}"
+
+
+def _status_rules(w: list[str]) -> EquipmentStatus | None:
+    if _has(w, "списан*", "демонтир*", "утилизир*", "decommission*", "retired", "disposed"):
+        return EquipmentStatus.DECOMMISSIONED
+    if _has(w, "written") or _has(w, "есептен", "шығарыл*"):
+        return EquipmentStatus.DECOMMISSIONED
+    if _has(w, "выведен*", "выведено") and not _has(w, "временно", "ремонт*"):
+        return EquipmentStatus.DECOMMISSIONED
+    if _has(w, "консерв*", "законсерв*", "conserv*", "mothball*"):
+        return EquipmentStatus.CONSERVED
+    if _has(w, "временно", "приостан*", "ремонт*", "простой", "простаив*", "suspend*"):
+        return EquipmentStatus.SUSPENDED
+    if _has(w, "idle", "repair*", "тоқтат*", "out") or _has(w, "не", "not"):
+        return EquipmentStatus.SUSPENDED
+    if _has(w, "эксплуатир*", "эксплуатац*", "работ*", "действ*", "service", "operat*"):
+        return EquipmentStatus.IN_SERVICE
+    if _has(w, "active", "пайдалану*", "жұмыс", "строю", "резерв*", "reserve", "standby"):
+        return EquipmentStatus.IN_SERVICE
+    return None
+
+
+STATUSES_EXPECTED = "в эксплуатации, приостановлено, законсервировано или списано"
+_STATUS_CODES = frozenset(member.value for member in EquipmentStatus)
+_status_cache: dict[str, Parsed] = {}
+
+
+def parse_status(value: Any) -> Parsed:
+    """An ``EquipmentStatus`` code («в эксплуатации», «на консервации», «списан», «in service»)."""
+    key = value if value.__class__ is str else display(value)
+    found = _status_cache.get(key)
+    if found is None:
+        words = _words(key)
+        joined = "_".join(words)
+        result = (
+            EquipmentStatus(joined)
+            if joined in _STATUS_CODES
+            else (_status_rules(words) if words else None)
+        )
+        if result is None:
+            shown = " ".join(key.split())
+            found = (None, f"неизвестный статус: «{shown}»; ожидается: {STATUSES_EXPECTED}")
+        else:
+            found = (result.value, None)
+        if len(_status_cache) < 10_000:
+            _status_cache[key] = found
+    return found

@@ -1,0 +1,339 @@
+"""Pages for Excel: upload with preview, commit, history, failed rows, template, export."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+
+from accounts.auth import current_scope
+from accounts.models import Organization
+from core.access import get_visible_or_404, scoped
+from core.extensions import db
+from core.validation import ValidationFailed
+from equipment import labels, registry
+from equipment.excel.headers import FIELD_LABELS, FIELDS
+from equipment.excel.reader import FileRejected, Limits
+from equipment.exporting import export_registry, failed_rows_workbook, import_template
+from equipment.importing import (
+    ImportOptions,
+    ImportRefused,
+    build_plan,
+    commit_batch,
+    limits_from_config,
+    preview_batch,
+)
+from equipment.models import ImportBatch
+from equipment.views import bp
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def import_limits() -> Limits:
+    return limits_from_config(current_app.config)
+
+
+def _thresholds():
+    return current_app.config["WEAR_THRESHOLDS"]
+
+
+def _upload_organizations() -> list[Organization]:
+    scope = current_scope()
+    if not scope.can_edit_registry:
+        return []
+    stmt = scoped(Organization, scope).order_by(Organization.name)
+    return list(db.session.execute(stmt).scalars())
+
+
+def _flag(name: str) -> bool:
+    return request.form.get(name) in ("1", "on", "true", "yes")
+
+
+@bp.get("/imports")
+def imports():
+    scope = current_scope()
+    batches = db.session.execute(
+        scoped(ImportBatch, scope).order_by(ImportBatch.created_at.desc()).limit(200)
+    ).scalars()
+    return render_template(
+        "equipment/imports.html",
+        batches=list(batches),
+        organizations=_upload_organizations(),
+        facilities=registry.facility_choices(db.session, scope),
+    )
+
+
+@bp.post("/imports")
+def upload():
+    organizations = _upload_organizations()
+    if not organizations:
+        abort(403)
+    scope = current_scope()
+
+    def again(message: str):
+        flash(message, "error")
+        batches = db.session.execute(
+            scoped(ImportBatch, scope).order_by(ImportBatch.created_at.desc()).limit(200)
+        ).scalars()
+        return render_template(
+            "equipment/imports.html",
+            batches=list(batches),
+            organizations=organizations,
+            facilities=registry.facility_choices(db.session, scope),
+        ), 400
+
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return again(_("Choose an Excel file (.xlsx, .xlsm, .xls or .ods) to upload."))
+    org = organizations[0]
+    if len(organizations) > 1:
+        wanted = request.form.get("organization_id", "")
+        org = next((o for o in organizations if str(o.id) == wanted), None)
+        if org is None:
+            return again(_("Choose the organization whose list this is."))
+    limits = import_limits()
+    data = upload.read(limits.max_bytes + 1)
+    options = ImportOptions(
+        default_facility_id=int(request.form["default_facility_id"])
+        if request.form.get("default_facility_id", "").isdigit()
+        else None
+    )
+    try:
+        batch, _plan = preview_batch(
+            db.session, current_user, org, data, upload.filename, options, limits
+        )
+        db.session.commit()
+    except FileRejected as err:
+        db.session.rollback()
+        return again(err.message)
+    return redirect(url_for("equipment.import_batch", batch_id=batch.id))
+
+
+@bp.get("/imports/<int:batch_id>")
+def import_batch(batch_id: int):
+    batch = get_visible_or_404(db.session, ImportBatch, batch_id, current_scope())
+    report = batch.report or {}
+    columns = list((report.get("mapping") or {}).keys()) + list(report.get("ignored_columns") or [])
+    return render_template(
+        "equipment/import_batch.html",
+        batch=batch,
+        report=report,
+        counts=batch.counts or {},
+        can_commit=current_scope().can_edit_registry and batch.status == "previewed",
+        columns=columns,
+        field_labels=FIELD_LABELS,
+        fields=FIELDS,
+    )
+
+
+@bp.post("/imports/<int:batch_id>/commit")
+def import_commit(batch_id: int):
+    scope = current_scope()
+    batch = get_visible_or_404(db.session, ImportBatch, batch_id, scope)
+    if not scope.can_edit_registry:
+        abort(403)
+    options = ImportOptions(
+        create_facilities=_flag("create_facilities"),
+        decommission_missing=_flag("decommission_missing"),
+        commit_valid_only=_flag("commit_valid_only"),
+    )
+    try:
+        counts = commit_batch(
+            db.session, current_user, batch, options, _thresholds(), import_limits()
+        )
+        db.session.commit()
+    except (ImportRefused, FileRejected) as err:
+        db.session.rollback()
+        flash(err.message, "error")
+        return redirect(url_for("equipment.import_batch", batch_id=batch_id))
+    except IntegrityError:
+        db.session.rollback()
+        flash(_("The registry changed while the file was being loaded. Upload it again."), "error")
+        return redirect(url_for("equipment.import_batch", batch_id=batch_id))
+    flash(
+        _(
+            "Loaded: %(c)s created, %(u)s updated, %(n)s unchanged.",
+            c=counts["created"],
+            u=counts["updated"],
+            n=counts["unchanged"],
+        ),
+        "success",
+    )
+    return redirect(url_for("equipment.import_batch", batch_id=batch_id))
+
+
+@bp.post("/imports/<int:batch_id>/mapping")
+def import_mapping(batch_id: int):
+    """Preview the same file again with columns mapped by hand (remembered on commit)."""
+    scope = current_scope()
+    batch = get_visible_or_404(db.session, ImportBatch, batch_id, scope)
+    if not scope.can_edit_registry or batch.status != "previewed":
+        abort(403)
+    mapping = {}
+    for key, value in request.form.items():
+        if key.startswith("col:") and (value in FIELDS or value == ""):
+            mapping[key[4:]] = value or None
+    options = ImportOptions.from_dict(batch.options)
+    options.mapping = mapping
+    try:
+        new_batch, _plan = preview_batch(
+            db.session,
+            current_user,
+            batch.organization,
+            batch.content,
+            batch.filename,
+            options,
+            import_limits(),
+        )
+    except FileRejected as err:
+        db.session.rollback()
+        flash(err.message, "error")
+        return redirect(url_for("equipment.import_batch", batch_id=batch_id))
+    batch.status = "superseded"
+    db.session.commit()
+    return redirect(url_for("equipment.import_batch", batch_id=new_batch.id))
+
+
+@bp.get("/imports/<int:batch_id>/file")
+def import_file(batch_id: int):
+    batch = get_visible_or_404(db.session, ImportBatch, batch_id, current_scope())
+    import io
+
+    return send_file(
+        io.BytesIO(batch.content),
+        download_name=batch.filename,
+        as_attachment=True,
+        mimetype="application/octet-stream",
+    )
+
+
+@bp.get("/imports/<int:batch_id>/errors.xlsx")
+def import_errors(batch_id: int):
+    batch = get_visible_or_404(db.session, ImportBatch, batch_id, current_scope())
+    try:
+        plan = build_plan(
+            db.session,
+            batch.organization_id,
+            batch.content,
+            batch.filename,
+            ImportOptions.from_dict(batch.options),
+            import_limits(),
+        )
+        out = failed_rows_workbook(
+            batch.content, batch.filename, plan.errors, plan.header_row, import_limits()
+        )
+    except FileRejected as err:
+        flash(err.message, "error")
+        return redirect(url_for("equipment.import_batch", batch_id=batch_id))
+    stem = batch.filename.rsplit(".", 1)[0]
+    return send_file(out, download_name=f"{stem}-ошибки.xlsx", as_attachment=True, mimetype=XLSX)
+
+
+@bp.get("/imports/template.xlsx")
+def import_template_file():
+    names = [str(label) for label in labels.DEVICE_TYPES.values()]
+    out = import_template(names, TEMPLATE_HELP)
+    return send_file(out, download_name="шаблон-реестра-ТУ.xlsx", as_attachment=True, mimetype=XLSX)
+
+
+TEMPLATE_HELP = {
+    "facility_code": "Код ОПО из реестра (например, OPO-01) или его название. Вместо столбца "
+    "можно разбить список строками-группами «ОПО: Котельная №2».",
+    "inventory_no": "Обязательно. Инвентарный номер, уникальный в организации: по нему "
+    "повторная загрузка обновляет запись, а не создаёт новую.",
+    "name": "Обязательно. Наименование технического устройства.",
+    "device_type": "Вид устройства из списка (котел паровой, сосуд под давлением, кран "
+    "мостовой…). Обязателен для новых записей.",
+    "model": "Марка или модель.",
+    "manufacturer": "Завод-изготовитель.",
+    "factory_no": "Заводской номер.",
+    "registration_no": "Регистрационный номер в органах промышленной безопасности.",
+    "manufacture_year": "Год изготовления, четыре цифры.",
+    "commissioned_on": "Дата ввода в эксплуатацию: дд.мм.гггг или дата Excel; можно только год.",
+    "service_life_years": "Нормативный (назначенный) срок службы в годах. Если не указан, "
+    "срок эксплуатации до экспертизы считается 20 лет.",
+    "wear_pct": "Физический износ в процентах, от 0 до 100 (например, 72,5 или 72,5 %). "
+    "Записывается как оценка технического состояния на дату загрузки.",
+    "last_inspection_on": "Дата последнего технического освидетельствования.",
+    "next_inspection_on": "Дата следующего технического освидетельствования.",
+    "pressure_mpa": "Рабочее давление, МПа (для оборудования под давлением).",
+    "status": "в эксплуатации, остановлено, законсервировано или выведено из эксплуатации; "
+    "пусто — в эксплуатации.",
+}
+
+
+class ExportLabels:
+    """Column titles and value labels of the registry export, in the user's language."""
+
+    TITLES = {
+        "inventory_no": _l("Inventory number"),
+        "name": _l("Name"),
+        "device_type": _l("Device type"),
+        "facility": _l("Facility"),
+        "model": _l("Model"),
+        "factory_no": _l("Factory number"),
+        "registration_no": _l("Registration number"),
+        "manufacture_year": _l("Manufacture year"),
+        "commissioned_on": _l("Commissioning date"),
+        "service_life_years": _l("Normative service life, years"),
+        "wear_pct": _l("Physical wear, %"),
+        "band": _l("Condition"),
+        "life_end": _l("Life ends"),
+        "next_inspection_due": _l("Next inspection"),
+        "critical_on": _l("Critical on"),
+        "flags": _l("Flags"),
+        "status": _l("Status"),
+        "sheet": _l("Equipment"),
+    }
+
+    def get(self, key: str) -> str:
+        return str(self.TITLES[key])
+
+    @staticmethod
+    def flag(name: str) -> str:
+        return str(labels.FLAGS[name])
+
+    @staticmethod
+    def device_type(code) -> str:
+        return str(labels.DEVICE_TYPES[code])
+
+    @staticmethod
+    def band(code) -> str:
+        return str(labels.BANDS[code])
+
+    @staticmethod
+    def status(code) -> str:
+        return str(labels.EQUIPMENT_STATUSES[code])
+
+
+@bp.get("/equipment/export.xlsx")
+def equipment_export():
+    scope = current_scope()
+    try:
+        query = registry.RegistryQuery.from_args(request.args)
+    except ValidationFailed as err:
+        for field_name, message in err.as_strings().items():
+            flash(f"{field_name}: {message}", "error")
+        return redirect(url_for("equipment.equipment_list"))
+    page_stmt, _count = registry.build(query, scope, date.today())
+    statement = page_stmt.limit(None).offset(None)
+    out = export_registry(db.session, statement, date.today(), ExportLabels())
+    return send_file(
+        out,
+        download_name=f"реестр-ТУ-{date.today():%Y-%m-%d}.xlsx",
+        as_attachment=True,
+        mimetype=XLSX,
+    )

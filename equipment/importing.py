@@ -1,0 +1,744 @@
+"""Asset-list import: plan (dry run) and apply, all or nothing, set-based.
+
+``build_plan`` reads the file (``equipment.excel``), matches rows to the organization's registry
+with a handful of queries (never one per row) and returns an ``ImportPlan``: what would be
+created, updated (field by field), left unchanged, which rows are invalid and which items of the
+covered facilities the file no longer lists. ``commit_batch`` rebuilds the plan from the stored
+file and applies it only if it is still exactly the previewed one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from core.audit import AuditEvent, jsonable
+from core.db import bulk_insert, bulk_update, utcnow
+from equipment.catalog import (
+    AssessmentMethod,
+    DeviceType,
+    EquipmentStatus,
+    InspectionKind,
+    InspectionResult,
+    LifeSource,
+)
+from equipment.excel.parse import parse_asset_list
+from equipment.excel.reader import FileRejected, Limits
+from equipment.models import (
+    ColumnMapping,
+    ConditionAssessment,
+    Equipment,
+    Facility,
+    ImportBatch,
+    Inspection,
+)
+from equipment.services import CURVE_FIELDS, _latest_assessments, _only, refresh_curves
+from equipment.wear import WearInputs, thresholds_for, wear_curve
+
+EQUIPMENT_FIELDS = (
+    "name",
+    "device_type",
+    "model",
+    "manufacturer",
+    "factory_no",
+    "registration_no",
+    "manufacture_year",
+    "commissioned_on",
+    "service_life_years",
+    "cycle_limit",
+    "cycle_count",
+    "pressure_mpa",
+    "temperature_c",
+    "medium",
+    "capacity",
+    "status",
+    "notes",
+)
+WEAR_TOLERANCE = 0.05
+REPORT_LIMIT = 2000  # rows of each list kept in the stored report (counts are always exact)
+
+
+class ImportRefused(Exception):
+    """The import cannot go ahead; ``message`` is for the user (Russian)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
+class ImportOptions:
+    create_facilities: bool = False
+    decommission_missing: bool = False
+    commit_valid_only: bool = False
+    default_facility_id: int | None = None
+    mapping: dict | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> ImportOptions:
+        data = data or {}
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass
+class RowPlan:
+    excel_row: int
+    inventory_no: str
+    action: str  # create | update | unchanged
+    equipment_id: int | None
+    facility_key: tuple[str, str]  # ("id", "12") for existing, ("new", label) for new ones
+    values: dict[str, Any]
+    changes: dict[str, list] = field(default_factory=dict)
+    assessment: tuple[float, date] | None = None
+    inspection: tuple[date, date | None] | None = None
+
+
+@dataclass
+class ImportPlan:
+    sheet_name: str
+    header_row: int
+    mapping: dict[str, str]
+    ignored_columns: list[str]
+    rows_read: int
+    rows: list[RowPlan]
+    errors: list[dict]
+    missing: list[dict]
+    new_facilities: list[str]
+
+    def counts(self) -> dict[str, int]:
+        by_action = defaultdict(int)
+        for row in self.rows:
+            by_action[row.action] += 1
+        return {
+            "rows": self.rows_read,
+            "created": by_action["create"],
+            "updated": by_action["update"],
+            "unchanged": by_action["unchanged"],
+            "invalid": len({e["row"] for e in self.errors}),
+            "missing": len(self.missing),
+            "new_facilities": len(self.new_facilities),
+        }
+
+    def digest(self) -> str:
+        """Fingerprint of the change itself, to refuse a commit of a plan that moved."""
+        material = {
+            "rows": [
+                [
+                    r.inventory_no,
+                    r.action,
+                    r.equipment_id,
+                    r.facility_key,
+                    r.changes,
+                    r.assessment,
+                    r.inspection,
+                ]
+                for r in self.rows
+                if r.action != "unchanged"
+            ],
+            "missing": [m["id"] for m in self.missing],
+            "new_facilities": self.new_facilities,
+            "errors": [[e["row"], e["column"]] for e in self.errors],
+        }
+        blob = json.dumps(material, default=jsonable, sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def report(self) -> dict:
+        changed = [r for r in self.rows if r.action != "unchanged"]
+        return {
+            "sheet": self.sheet_name,
+            "header_row": self.header_row,
+            "mapping": self.mapping,
+            "ignored_columns": self.ignored_columns,
+            "counts": self.counts(),
+            "errors": self.errors[:REPORT_LIMIT],
+            "changes": [
+                {
+                    "row": r.excel_row,
+                    "inventory_no": r.inventory_no,
+                    "action": r.action,
+                    "changes": {k: [jsonable(a), jsonable(b)] for k, (a, b) in r.changes.items()},
+                }
+                for r in changed[:REPORT_LIMIT]
+            ],
+            "missing": self.missing[:REPORT_LIMIT],
+            "new_facilities": self.new_facilities,
+        }
+
+
+# ---------------------------------------------------------------------------- planning
+
+
+def _key(text: str | None) -> str:
+    return " ".join(str(text or "").replace("ё", "е").replace("Ё", "Е").split()).casefold()
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, float | int) and isinstance(b, float | int):
+        return abs(float(a) - float(b)) < 1e-9
+    if hasattr(a, "value"):
+        a = a.value
+    if hasattr(b, "value"):
+        b = b.value
+    return a == b
+
+
+class _Facilities:
+    """The organization's facilities, matched by code or by name, ignoring case and spacing."""
+
+    def __init__(self, session: Session, org_id: int):
+        rows = session.execute(
+            select(Facility.id, Facility.code, Facility.name).where(
+                Facility.organization_id == org_id
+            )
+        ).all()
+        self.ids = {r.id for r in rows}
+        self.codes = {r.id: r.code for r in rows}
+        self.by_code = {_key(r.code): r.id for r in rows}
+        self.by_name = {_key(r.name): r.id for r in rows}
+
+    def resolve(self, label: str | None) -> int | None:
+        key = _key(label)
+        return self.by_code.get(key) or self.by_name.get(key)
+
+
+def build_plan(
+    session: Session,
+    organization_id: int,
+    data: bytes,
+    filename: str,
+    options: ImportOptions,
+    limits: Limits | None = None,
+    today: date | None = None,
+) -> ImportPlan:
+    """Read the file and compare it with the registry. Raises FileRejected for bad files."""
+    today = today or date.today()
+    parsed = parse_asset_list(data, filename, limits=limits or Limits(), mapping=options.mapping)
+    facilities = _Facilities(session, organization_id)
+    present = set(parsed.mapping.values())
+    file_fields = [f for f in EQUIPMENT_FIELDS if f in present]
+    errors = [_error_dict(e) for e in parsed.errors]
+
+    existing = {
+        row.inventory_no: row
+        for row in session.execute(
+            select(
+                Equipment.id,
+                Equipment.inventory_no,
+                Equipment.facility_id,
+                *[getattr(Equipment, f) for f in EQUIPMENT_FIELDS],
+            ).where(Equipment.organization_id == organization_id)
+        )
+    }
+    latest_wear = _latest_assessments(session, lambda col: _only(col, None, organization_id))
+    done_exams = set(
+        session.execute(
+            select(Inspection.equipment_id, Inspection.done_on).where(
+                Inspection.kind == InspectionKind.EXAMINATION,
+                _only(Inspection.equipment_id, None, organization_id),
+            )
+        ).all()
+    )
+    default_facility = (
+        options.default_facility_id if options.default_facility_id in facilities.ids else None
+    )
+    if default_facility is None and len(facilities.ids) == 1:
+        default_facility = next(iter(facilities.ids))
+
+    rows: list[RowPlan] = []
+    new_facilities: dict[str, None] = {}
+    for parsed_row in parsed.rows:
+        values = parsed_row.values
+        label = values.get("facility_code") or values.get("facility_name")
+        facility_id = facilities.resolve(label) if label else default_facility
+        if facility_id is not None:
+            facility_key = ("id", str(facility_id))
+        elif label:
+            label = " ".join(str(label).split())
+            new_facilities.setdefault(label, None)
+            facility_key = ("new", label)
+        else:
+            errors.append(
+                {
+                    "row": parsed_row.excel_row,
+                    "column": "ОПО",
+                    "value": "",
+                    "message": "не указан ОПО: добавьте столбец «Код ОПО» или строку-группу "
+                    "«ОПО: название», либо выберите ОПО по умолчанию",
+                }
+            )
+            continue
+        inventory_no = values["inventory_no"]
+        old = existing.get(inventory_no)
+        row_values = {f: values.get(f) for f in file_fields}
+        plan = RowPlan(parsed_row.excel_row, inventory_no, "create", None, facility_key, row_values)
+        if old is None:
+            if not row_values.get("device_type"):
+                errors.append(
+                    {
+                        "row": parsed_row.excel_row,
+                        "column": "Вид ТУ",
+                        "value": "",
+                        "message": "укажите вид технического устройства (например, «котел "
+                        "паровой», «кран мостовой», «сосуд под давлением»)",
+                    }
+                )
+                continue
+        else:
+            plan.action, plan.equipment_id = "update", old.id
+            for name in file_fields:
+                new_value = row_values[name]
+                if new_value is None and name in ("device_type", "name", "status"):
+                    continue  # a blank cell never erases a required value
+                if not _same(getattr(old, name), new_value):
+                    plan.changes[name] = [getattr(old, name), new_value]
+            if facility_key != ("id", str(old.facility_id)):
+                plan.changes["facility"] = [
+                    facilities.codes.get(old.facility_id),
+                    facility_key[1]
+                    if facility_key[0] == "new"
+                    else facilities.codes.get(facility_id),
+                ]
+        wear = values.get("wear_pct")
+        if wear is not None:
+            assessed_on = values.get("assessed_on") or today
+            last = latest_wear.get(old.id) if old else None
+            if last is None or abs(last[0] - wear) > WEAR_TOLERANCE:
+                plan.assessment = (float(wear), assessed_on)
+                if old is not None:
+                    plan.changes["wear_pct"] = [last[0] if last else None, float(wear)]
+        last_exam = values.get("last_inspection_on")
+        if last_exam is not None and (old is None or (old.id, last_exam) not in done_exams):
+            plan.inspection = (last_exam, values.get("next_inspection_on"))
+            if old is not None:
+                plan.changes["last_inspection_on"] = [None, last_exam]
+        if old is not None and not plan.changes:
+            plan.action = "unchanged"
+        rows.append(plan)
+
+    listed = {r.inventory_no for r in rows} | {
+        e["inventory_no"] for e in errors if e.get("inventory_no")
+    }
+    covered = {int(r.facility_key[1]) for r in rows if r.facility_key[0] == "id"}
+    missing = [
+        {
+            "id": row.id,
+            "inventory_no": inv,
+            "name": row.name,
+            "facility": facilities.codes.get(row.facility_id),
+        }
+        for inv, row in existing.items()
+        if row.facility_id in covered
+        and inv not in listed
+        and row.status != EquipmentStatus.DECOMMISSIONED
+    ]
+    missing.sort(key=lambda m: m["inventory_no"])
+    errors.sort(key=lambda e: (e["row"], e["column"]))
+    return ImportPlan(
+        sheet_name=parsed.sheet_name,
+        header_row=parsed.header_row,
+        mapping=dict(parsed.mapping),
+        ignored_columns=list(parsed.ignored_columns),
+        rows_read=parsed.rows_read,
+        rows=rows,
+        errors=errors,
+        missing=missing,
+        new_facilities=list(new_facilities),
+    )
+
+
+def _error_dict(error) -> dict:
+    return {
+        "row": error.excel_row,
+        "column": error.column,
+        "value": "" if error.value is None else str(error.value),
+        "message": error.message,
+    }
+
+
+# ---------------------------------------------------------------------------- applying
+
+
+def _check_can_apply(plan: ImportPlan, options: ImportOptions) -> None:
+    if plan.errors and not options.commit_valid_only:
+        raise ImportRefused(
+            f"В файле {plan.counts()['invalid']} строк с ошибками. Исправьте их или явно "
+            "разрешите загрузить только правильные строки."
+        )
+    if plan.new_facilities and not options.create_facilities:
+        raise ImportRefused(
+            "В файле есть ОПО, которых нет в реестре: "
+            + ", ".join(plan.new_facilities[:10])
+            + ". Разрешите их создание или исправьте коды ОПО в файле."
+        )
+    if not plan.rows:
+        raise ImportRefused("В файле нет ни одной правильной строки: загружать нечего.")
+
+
+def apply_plan(
+    session: Session,
+    actor,
+    organization,
+    plan: ImportPlan,
+    options: ImportOptions,
+    thresholds_config,
+    batch_id: int | None = None,
+) -> dict[str, int]:
+    """Write the plan in the caller's transaction, set-based. Returns the counts."""
+    _check_can_apply(plan, options)
+    now = utcnow()
+    org_id = organization.id
+    facility_ids = {}
+    for label in plan.new_facilities:
+        facility = Facility(
+            organization_id=org_id,
+            code=label[:40],
+            name=label[:300],
+            region_id=organization.region_id,
+        )
+        session.add(facility)
+        session.flush()
+        facility_ids[label] = facility.id
+
+    def facility_of(row: RowPlan) -> int:
+        kind, value = row.facility_key
+        return facility_ids[value] if kind == "new" else int(value)
+
+    creates = [r for r in plan.rows if r.action == "create"]
+    updates = [r for r in plan.rows if r.action == "update"]
+    file_fields = [f for f in EQUIPMENT_FIELDS if f in set(plan.mapping.values())]
+    if creates:
+        new_rows = [_new_item(r, org_id, facility_of(r), now, thresholds_config) for r in creates]
+        bulk_insert(session, Equipment, new_rows)
+    ids = dict(
+        session.execute(
+            select(Equipment.inventory_no, Equipment.id).where(Equipment.organization_id == org_id)
+        ).all()
+    )
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for row in updates:
+        fields = tuple(f for f in file_fields if f in row.changes)
+        params = {"id": row.equipment_id, "facility_id": facility_of(row), "updated_at": now}
+        params.update({f: row.values[f] for f in fields})
+        groups[fields].append(params)
+    for params in groups.values():
+        bulk_update(session, Equipment, params)
+    assessments = [
+        {
+            "equipment_id": ids[r.inventory_no],
+            "wear_pct": r.assessment[0],
+            "assessed_on": r.assessment[1],
+            "method": AssessmentMethod.IMPORT,
+            "created_by_id": getattr(actor, "id", None),
+            "created_at": now,
+            "document_ref": f"Импорт №{batch_id}" if batch_id else "Импорт",
+        }
+        for r in plan.rows
+        if r.assessment
+    ]
+    if assessments:
+        bulk_insert(session, ConditionAssessment, assessments)
+    inspections = [
+        {
+            "equipment_id": ids[r.inventory_no],
+            "kind": InspectionKind.EXAMINATION,
+            "done_on": r.inspection[0],
+            "next_due_on": r.inspection[1],
+            "result": InspectionResult.PASSED,
+            "created_by_id": getattr(actor, "id", None),
+            "created_at": now,
+            "extended_until": None,
+            "document_no": None,
+            "organization_name": None,
+            "notes": None,
+        }
+        for r in plan.rows
+        if r.inspection
+    ]
+    if inspections:
+        bulk_insert(session, Inspection, inspections)
+    decommissioned = []
+    if options.decommission_missing and plan.missing:
+        decommissioned = [m["id"] for m in plan.missing]
+        bulk_update(
+            session,
+            Equipment,
+            [
+                {"id": i, "status": EquipmentStatus.DECOMMISSIONED, "updated_at": now}
+                for i in decommissioned
+            ],
+        )
+    _audit(session, actor, org_id, plan, ids, decommissioned, batch_id, now)
+    refresh_curves(session, [r.equipment_id for r in updates], thresholds_config)
+    counts = plan.counts()
+    counts["decommissioned"] = len(decommissioned)
+    counts["facilities_created"] = len(facility_ids)
+    return counts
+
+
+def _new_item(row: RowPlan, org_id: int, facility_id: int, now: datetime, thresholds) -> dict:
+    """The insert row of a new item, its wear curve computed from the file's own data (a new
+    item has no other history), so no second pass over the database is needed."""
+    item = {f: row.values.get(f) for f in EQUIPMENT_FIELDS}
+    item["device_type"] = item["device_type"] or DeviceType.OTHER
+    item["status"] = item["status"] or EquipmentStatus.IN_SERVICE
+    curve = wear_curve(
+        WearInputs(
+            commissioned_on=item["commissioned_on"],
+            manufacture_year=item["manufacture_year"],
+            service_life_years=item["service_life_years"],
+            assessed_pct=row.assessment[0] if row.assessment else None,
+            assessed_on=row.assessment[1] if row.assessment else None,
+            next_inspection_due=row.inspection[1] if row.inspection else None,
+            cycle_limit=item["cycle_limit"],
+            cycle_count=item["cycle_count"],
+        ),
+        thresholds_for(item["device_type"], thresholds),
+    )
+    item.update({name: getattr(curve, name.removeprefix("wear_")) for name in CURVE_FIELDS})
+    item.update(
+        organization_id=org_id,
+        facility_id=facility_id,
+        inventory_no=row.inventory_no,
+        service_life_source=LifeSource.UNKNOWN
+        if row.values.get("service_life_years") is None
+        else LifeSource.NORM,
+        created_at=now,
+        updated_at=now,
+    )
+    return item
+
+
+def _audit(session, actor, org_id, plan, ids, decommissioned, batch_id, now) -> None:
+    base = {
+        "actor_id": getattr(actor, "id", None),
+        "actor_email": getattr(actor, "email", None),
+        "organization_id": org_id,
+        "entity_type": Equipment.__tablename__,
+        "at": now,
+    }
+    events = []
+    for row in plan.rows:
+        if row.action == "unchanged":
+            continue
+        if row.action == "create":
+            changes = {k: [None, jsonable(v)] for k, v in row.values.items() if v is not None}
+            changes["inventory_no"] = [None, row.inventory_no]
+        else:
+            changes = {k: [jsonable(a), jsonable(b)] for k, (a, b) in row.changes.items()}
+        changes["import_batch"] = [None, batch_id]
+        events.append(
+            {
+                **base,
+                "entity_id": ids[row.inventory_no],
+                "action": "import_" + row.action,
+                "changes": changes,
+            }
+        )
+    for item_id in decommissioned:
+        events.append(
+            {
+                **base,
+                "entity_id": item_id,
+                "action": "import_decommission",
+                "changes": {
+                    "status": ["in_service", "decommissioned"],
+                    "import_batch": [None, batch_id],
+                },
+            }
+        )
+    bulk_insert(session, AuditEvent, events)
+
+
+# ---------------------------------------------------------------------------- batches
+
+
+def limits_from_config(config) -> Limits:
+    return Limits(max_bytes=config["IMPORT_MAX_BYTES"], max_rows=config["IMPORT_MAX_ROWS"])
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def remembered_mapping(session: Session, organization_id: int) -> dict | None:
+    row = session.execute(
+        select(ColumnMapping.mapping).where(ColumnMapping.organization_id == organization_id)
+    ).scalar_one_or_none()
+    return row or None
+
+
+def preview_batch(
+    session: Session,
+    actor,
+    organization,
+    data: bytes,
+    filename: str,
+    options: ImportOptions,
+    limits: Limits | None = None,
+) -> tuple[ImportBatch, ImportPlan]:
+    """Dry run: plan the change and store the batch (file included) as 'previewed'."""
+    if options.mapping is None:
+        options.mapping = remembered_mapping(session, organization.id)
+    plan = build_plan(session, organization.id, data, filename, options, limits)
+    batch = ImportBatch(
+        organization_id=organization.id,
+        user_id=getattr(actor, "id", None),
+        filename=filename[:255] or "file.xlsx",
+        sha256=sha256(data),
+        size=len(data),
+        content=data,
+        options=options.as_dict(),
+        plan_digest=plan.digest(),
+        counts=plan.counts(),
+        report=plan.report(),
+    )
+    session.add(batch)
+    session.flush()
+    return batch, plan
+
+
+def commit_batch(
+    session: Session,
+    actor,
+    batch: ImportBatch,
+    options: ImportOptions,
+    thresholds_config,
+    limits: Limits | None = None,
+) -> dict[str, int]:
+    """Apply a previewed batch exactly as previewed, in the caller's transaction."""
+    claimed = session.execute(
+        update(ImportBatch)
+        .where(ImportBatch.id == batch.id, ImportBatch.status == "previewed")
+        .values(status="committing")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        raise ImportRefused("Этот файл уже загружен или загружается сейчас.")
+    stored = ImportOptions.from_dict(batch.options)
+    options.mapping = stored.mapping
+    options.default_facility_id = stored.default_facility_id
+    plan = build_plan(
+        session, batch.organization_id, batch.content, batch.filename, options, limits
+    )
+    if plan.digest() != batch.plan_digest:
+        raise ImportRefused(
+            "Реестр изменился после предпросмотра (кто-то правил оборудование или загрузил "
+            "другой файл). Загрузите файл заново и проверьте изменения."
+        )
+    counts = apply_plan(
+        session, actor, batch.organization, plan, options, thresholds_config, batch.id
+    )
+    session.execute(
+        update(ImportBatch)
+        .where(ImportBatch.id == batch.id)
+        .values(status="committed", committed_at=utcnow(), counts=counts, options=options.as_dict())
+        .execution_options(synchronize_session=False)
+    )
+    if plan.mapping and stored.mapping:
+        _remember_mapping(session, batch.organization_id, stored.mapping)
+    return counts
+
+
+def _remember_mapping(session: Session, organization_id: int, mapping: dict) -> None:
+    row = session.execute(
+        select(ColumnMapping).where(ColumnMapping.organization_id == organization_id)
+    ).scalar_one_or_none()
+    if row is None:
+        session.add(ColumnMapping(organization_id=organization_id, mapping=mapping))
+    else:
+        row.mapping = mapping
+
+
+__all__ = [
+    "FileRejected",
+    "ImportOptions",
+    "ImportPlan",
+    "ImportRefused",
+    "apply_plan",
+    "build_plan",
+    "commit_batch",
+    "dry_run_batch",
+    "import_now",
+    "limits_from_config",
+    "preview_batch",
+    "report_json",
+]
+
+
+def import_now(
+    session: Session,
+    actor,
+    organization,
+    data: bytes,
+    filename: str,
+    options: ImportOptions,
+    thresholds_config,
+    limits: Limits | None = None,
+) -> tuple[ImportBatch, dict[str, int]]:
+    """Preview and commit in one go (CLI and API without a dry run)."""
+    commit_options = ImportOptions(
+        create_facilities=options.create_facilities,
+        decommission_missing=options.decommission_missing,
+        commit_valid_only=options.commit_valid_only,
+    )
+    batch, plan = preview_batch(session, actor, organization, data, filename, options, limits)
+    _check_can_apply(plan, commit_options)
+    counts = commit_batch(session, actor, batch, commit_options, thresholds_config, limits)
+    return batch, counts
+
+
+def dry_run_batch(
+    session: Session,
+    organization,
+    data: bytes,
+    filename: str,
+    options: ImportOptions,
+    limits: Limits | None = None,
+) -> tuple[ImportBatch, dict[str, int]]:
+    """Plan only; the returned batch is not stored (nothing is written)."""
+    if options.mapping is None:
+        options.mapping = remembered_mapping(session, organization.id)
+    plan = build_plan(session, organization.id, data, filename, options, limits)
+    batch = ImportBatch(
+        status="dry_run",
+        filename=filename,
+        sha256=sha256(data),
+        size=len(data),
+        organization_id=organization.id,
+        counts=plan.counts(),
+        report=plan.report(),
+    )
+    return batch, plan.counts()
+
+
+def report_json(batch: ImportBatch, counts: dict | None = None) -> dict:
+    """The report of a batch for the API and the CLI's --json."""
+    report = batch.report or {}
+    counts = counts or batch.counts or {}
+    return {
+        "id": batch.id,
+        "status": batch.status,
+        "filename": batch.filename,
+        "sha256": batch.sha256,
+        **{
+            k: counts.get(k, 0)
+            for k in ("rows", "created", "updated", "unchanged", "invalid", "missing")
+        },
+        "decommissioned": counts.get("decommissioned", 0),
+        "new_facilities": report.get("new_facilities", []),
+        "ignored_columns": report.get("ignored_columns", []),
+        "mapping": report.get("mapping", {}),
+        "errors": report.get("errors", []),
+        "changes": report.get("changes", []),
+        "missing_items": report.get("missing", []),
+    }

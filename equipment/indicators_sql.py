@@ -1,0 +1,56 @@
+"""Today's indicators as SQL expressions over the cached wear curve of ``Equipment``.
+
+Mirrors ``wear.wear_at`` / ``wear.indicators`` so that lists filter, sort and count in the
+database (set-based, on both SQLite and PostgreSQL). ``tests/integration`` checks that both
+sides agree item by item.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Float, and_, case, cast, literal, or_
+
+from equipment.catalog import BAND_LOWER_BOUNDS, Band
+from equipment.models import Equipment as E
+
+
+def wear_expr(as_of: date):
+    raw = E.wear_base_pct + (literal(as_of.toordinal()) - E.wear_base_day) * 100.0 / E.life_days
+    capped = case((raw > 100.0, 100.0), (raw < 0.0, 0.0), else_=raw)
+    base = case((E.wear_base_pct > 100.0, 100.0), else_=E.wear_base_pct)
+    return cast(case((E.life_days.is_(None), base), else_=capped), Float)
+
+
+def band_expr(as_of: date):
+    wear = wear_expr(as_of)
+    whens = [(wear.is_(None), Band.UNKNOWN.value)]
+    whens += [(wear >= lower, band.value) for band, lower in BAND_LOWER_BOUNDS]
+    return case(*whens, else_=Band.GOOD.value)
+
+
+def band_filter(band: Band, as_of: date):
+    """Rows in a band, as a range on wear (keeps the expression simple for the planner)."""
+    if band == Band.UNKNOWN:
+        return E.wear_base_pct.is_(None)
+    bounds = dict(BAND_LOWER_BOUNDS)
+    lower = bounds[band]
+    upper = min((v for v in bounds.values() if v > lower), default=None)
+    wear = wear_expr(as_of)
+    return and_(wear >= lower, wear < upper) if upper is not None else wear >= lower
+
+
+def reached(column, as_of: date):
+    return and_(column.is_not(None), column <= as_of)
+
+
+def flag_exprs(as_of: date) -> dict:
+    return {
+        "critical": reached(E.critical_on, as_of),
+        "warning": reached(E.warning_on, as_of),
+        "life_expired": or_(reached(E.life_end, as_of), E.cycles_exhausted.is_(True)),
+        "inspection_overdue": and_(
+            E.next_inspection_due.is_not(None), E.next_inspection_due < as_of
+        ),
+        "must_plan": or_(reached(E.must_plan_on, as_of), E.cycles_exhausted.is_(True)),
+    }

@@ -1,0 +1,206 @@
+"""Human labels of the closed lists, translated (Russian first)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from equipment.catalog import (
+    AssessmentMethod,
+    Band,
+    Condition,
+    DeviceType,
+    EquipmentStatus,
+    FacilityStatus,
+    InspectionKind,
+    InspectionResult,
+    LifeSource,
+    Sector,
+)
+
+DEVICE_TYPES = {
+    DeviceType.PRESSURE_VESSEL: _l("Pressure vessel"),
+    DeviceType.STEAM_BOILER: _l("Steam boiler"),
+    DeviceType.HOT_WATER_BOILER: _l("Hot-water boiler"),
+    DeviceType.STEAM_PIPELINE: _l("Steam and hot-water pipeline"),
+    DeviceType.PROCESS_PIPELINE: _l("Process pipeline"),
+    DeviceType.GAS_EQUIPMENT: _l("Gas equipment"),
+    DeviceType.CRANE: _l("Crane"),
+    DeviceType.HOIST: _l("Hoist, winch"),
+    DeviceType.LIFT: _l("Lift"),
+    DeviceType.ESCALATOR: _l("Escalator"),
+    DeviceType.TANK: _l("Tank"),
+    DeviceType.MINING: _l("Mining equipment"),
+    DeviceType.OTHER: _l("Other"),
+}
+
+EQUIPMENT_STATUSES = {
+    EquipmentStatus.IN_SERVICE: _l("In service"),
+    EquipmentStatus.SUSPENDED: _l("Suspended"),
+    EquipmentStatus.CONSERVED: _l("Conserved"),
+    EquipmentStatus.DECOMMISSIONED: _l("Decommissioned"),
+}
+
+LIFE_SOURCES = {
+    LifeSource.MANUFACTURER: _l("Manufacturer's documentation"),
+    LifeSource.NORM: _l("Industry norm"),
+    LifeSource.UNKNOWN: _l("Unknown"),
+}
+
+SECTORS = {
+    Sector.LIFTING: _l("Lifting equipment"),
+    Sector.BOILERS: _l("Boilers and pressure equipment"),
+    Sector.GAS: _l("Gas supply"),
+    Sector.PETROCHEMICAL: _l("Petrochemical"),
+    Sector.MINING: _l("Mining"),
+    Sector.CHEMICAL: _l("Chemical"),
+    Sector.OIL_GAS: _l("Oil and gas"),
+    Sector.METALLURGY: _l("Metallurgy"),
+    Sector.PIPELINES: _l("Main pipelines"),
+    Sector.GRAIN: _l("Grain storage and processing"),
+    Sector.ENERGY: _l("Power generation"),
+    Sector.OTHER: _l("Other"),
+}
+
+FACILITY_STATUSES = {
+    FacilityStatus.OPERATING: _l("Operating"),
+    FacilityStatus.SUSPENDED: _l("Suspended"),
+    FacilityStatus.CLOSED: _l("Closed"),
+}
+
+METHODS = {
+    AssessmentMethod.DIAGNOSTICS: _l("Technical diagnostics"),
+    AssessmentMethod.EXPERT: _l("Expert scale"),
+    AssessmentMethod.CONDITION_INDEX: _l("Condition index"),
+    AssessmentMethod.IMPORT: _l("Imported from a list"),
+}
+
+CONDITIONS = {
+    Condition.SERVICEABLE: _l("Serviceable"),
+    Condition.OPERABLE: _l("Operable"),
+    Condition.LIMITED: _l("Limited operability"),
+    Condition.INOPERABLE: _l("Inoperable"),
+    Condition.LIMIT: _l("Limit state"),
+}
+
+INSPECTION_KINDS = {
+    InspectionKind.EXAMINATION: _l("Technical examination"),
+    InspectionKind.HYDRAULIC_TEST: _l("Hydraulic test"),
+    InspectionKind.DIAGNOSTICS: _l("Technical diagnostics"),
+    InspectionKind.EXPERTISE: _l("Industrial safety expertise"),
+}
+
+INSPECTION_RESULTS = {
+    InspectionResult.PASSED: _l("Passed"),
+    InspectionResult.PASSED_WITH_REMARKS: _l("Passed with remarks"),
+    InspectionResult.FAILED: _l("Failed"),
+    InspectionResult.EXTENDED: _l("Service life extended"),
+    InspectionResult.REFUSED: _l("Further use refused"),
+}
+
+BANDS = {
+    Band.GOOD: _l("Good"),
+    Band.SATISFACTORY: _l("Satisfactory"),
+    Band.UNSATISFACTORY: _l("Unsatisfactory"),
+    Band.DILAPIDATED: _l("Dilapidated"),
+    Band.UNFIT: _l("Unfit"),
+    Band.UNKNOWN: _l("No data"),
+}
+
+FLAGS = {
+    "critical": _l("Critical wear"),
+    "warning": _l("Wear warning"),
+    "life_expired": _l("Service life expired"),
+    "inspection_overdue": _l("Inspection overdue"),
+    "must_plan": _l("Must be planned"),
+}
+
+REASONS = {
+    "critical": _l("wear has reached the critical threshold"),
+    "life_expired": _l("the service life has expired"),
+    "cycles_exhausted": _l("the load-cycle limit is exhausted"),
+    "expertise_refused": _l("the expertise refused further use"),
+    "limit_state": _l("the latest assessment found a limit state"),
+}
+
+
+def choices(labels: dict, blank: str | None = None) -> list[tuple[str, str]]:
+    out = [("", blank)] if blank is not None else []
+    return out + [(code.value, label) for code, label in labels.items()]
+
+
+AUDIT_ACTIONS = {
+    "create": _l("Created"),
+    "update": _l("Changed"),
+    "assessment_added": _l("Assessment added"),
+    "inspection_added": _l("Inspection added"),
+    "import_create": _l("Created by an Excel import"),
+    "import_update": _l("Changed by an Excel import"),
+    "import_decommission": _l("Decommissioned by an Excel import"),
+}
+
+FIELDS = {
+    "facility_id": _l("Facility"),
+    "facility": _l("Facility"),
+    "inventory_no": _l("Inventory number"),
+    "name": _l("Name"),
+    "device_type": _l("Device type"),
+    "model": _l("Model"),
+    "manufacturer": _l("Manufacturer"),
+    "factory_no": _l("Factory number"),
+    "registration_no": _l("Registration number"),
+    "manufacture_year": _l("Manufacture year"),
+    "commissioned_on": _l("Commissioning date"),
+    "service_life_years": _l("Normative service life, years"),
+    "service_life_source": _l("Source of the service life"),
+    "cycle_limit": _l("Load-cycle limit"),
+    "cycle_count": _l("Load cycles so far"),
+    "pressure_mpa": _l("Working pressure, MPa"),
+    "temperature_c": _l("Working temperature, °C"),
+    "medium": _l("Working medium"),
+    "capacity": _l("Capacity / load"),
+    "status": _l("Status"),
+    "notes": _l("Notes"),
+    "wear_pct": _l("Physical wear, %"),
+    "assessed_on": _l("Assessment date"),
+    "method": _l("Method"),
+    "condition": _l("Technical condition"),
+    "kind": _l("Kind"),
+    "done_on": _l("Date"),
+    "next_due_on": _l("Next due date"),
+    "result": _l("Result"),
+    "extended_until": _l("Service life extended until"),
+    "document_no": _l("Document number"),
+    "document_ref": _l("Document"),
+    "last_inspection_on": _l("Last examination"),
+    "import_batch": _l("Import"),
+}
+
+ENUM_LABELS = {
+    "device_type": DEVICE_TYPES,
+    "status": EQUIPMENT_STATUSES,
+    "service_life_source": LIFE_SOURCES,
+    "method": METHODS,
+    "condition": CONDITIONS,
+    "kind": INSPECTION_KINDS,
+    "result": INSPECTION_RESULTS,
+    "sector": SECTORS,
+}
+FIELDS["residual_life_years"] = _l("Residual life, years")
+FIELDS["organization_name"] = _l("Performed by")
+
+
+def audit_value(field: str, value, facility_codes: dict | None = None) -> str:
+    """A value of the audit trail as a person reads it: labels, dd.mm.yyyy dates."""
+    if value is None or value == "":
+        return "—"
+    if field == "facility_id" and facility_codes:
+        return str(facility_codes.get(value, value))
+    table = ENUM_LABELS.get(field)
+    if table is not None:
+        label = next((lbl for code, lbl in table.items() if code.value == value), None)
+        return str(label) if label is not None else str(value)
+    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        return f"{value[8:10]}.{value[5:7]}.{value[0:4]}"
+    if isinstance(value, float):
+        return f"{value:g}".replace(".", ",")
+    return str(value)

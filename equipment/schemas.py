@@ -1,0 +1,127 @@
+"""Marshmallow schemas of the registry API (validation messages are translated by the app)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from equipment.catalog import (
+    AssessmentMethod,
+    Band,
+    Condition,
+    DeviceType,
+    EquipmentStatus,
+    FacilityStatus,
+    HazardClass,
+    InspectionKind,
+    InspectionResult,
+    LifeSource,
+    Sector,
+)
+
+
+def enum_field(enum_cls, **kw):
+    return fields.Enum(enum_cls, by_value=True, **kw)
+
+
+def not_future(value: date):
+    if value > date.today():
+        raise ValidationError("The date cannot be in the future.")
+
+
+class FacilitySchema(Schema):
+    id = fields.Integer(dump_only=True)
+    organization_id = fields.Integer(load_default=None)
+    code = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    region_id = fields.Integer(required=True)
+    address = fields.String(allow_none=True, validate=validate.Length(max=500))
+    sector = enum_field(Sector, load_default=Sector.OTHER)
+    hazard_class = enum_field(HazardClass, allow_none=True, load_default=None)
+    status = enum_field(FacilityStatus, load_default=FacilityStatus.OPERATING)
+
+
+class IndicatorsSchema(Schema):
+    as_of = fields.Date()
+    wear_pct = fields.Float(allow_none=True)
+    band = enum_field(Band)
+    life_end = fields.Date(allow_none=True)
+    life_expired = fields.Boolean()
+    inspection_overdue = fields.Boolean()
+    warning = fields.Boolean()
+    critical = fields.Boolean()
+    must_plan = fields.Boolean()
+    critical_forecast = fields.Date(allow_none=True)
+    next_inspection_due = fields.Date(allow_none=True)
+    reasons = fields.List(fields.String())
+
+
+class EquipmentSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    organization_id = fields.Integer(dump_only=True)
+    facility_id = fields.Integer(required=True)
+    inventory_no = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    device_type = enum_field(DeviceType, required=True)
+    model = fields.String(allow_none=True, validate=validate.Length(max=120))
+    manufacturer = fields.String(allow_none=True, validate=validate.Length(max=200))
+    factory_no = fields.String(allow_none=True, validate=validate.Length(max=60))
+    registration_no = fields.String(allow_none=True, validate=validate.Length(max=60))
+    manufacture_year = fields.Integer(
+        allow_none=True, validate=validate.Range(1900, date.today().year)
+    )
+    commissioned_on = fields.Date(allow_none=True, validate=not_future)
+    service_life_years = fields.Float(allow_none=True, validate=validate.Range(0.5, 100))
+    service_life_source = enum_field(LifeSource, load_default=LifeSource.UNKNOWN)
+    cycle_limit = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+    cycle_count = fields.Integer(allow_none=True, validate=validate.Range(min=0))
+    pressure_mpa = fields.Float(allow_none=True, validate=validate.Range(0, 1000))
+    temperature_c = fields.Float(allow_none=True, validate=validate.Range(-273, 2000))
+    medium = fields.String(allow_none=True, validate=validate.Length(max=120))
+    capacity = fields.String(allow_none=True, validate=validate.Length(max=120))
+    status = enum_field(EquipmentStatus, load_default=EquipmentStatus.IN_SERVICE)
+    notes = fields.String(allow_none=True, validate=validate.Length(max=4000))
+    indicators = fields.Nested(IndicatorsSchema, dump_only=True)
+
+
+class EquipmentPageSchema(Schema):
+    items = fields.List(fields.Nested(EquipmentSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+    pages = fields.Integer()
+
+
+class AssessmentSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    equipment_id = fields.Integer(dump_only=True)
+    assessed_on = fields.Date(required=True, validate=not_future)
+    wear_pct = fields.Float(required=True, validate=validate.Range(0, 100))
+    method = enum_field(AssessmentMethod, required=True)
+    condition = enum_field(Condition, allow_none=True, load_default=None)
+    residual_life_years = fields.Float(allow_none=True, validate=validate.Range(0, 100))
+    document_ref = fields.String(allow_none=True, validate=validate.Length(max=200))
+    notes = fields.String(allow_none=True, validate=validate.Length(max=4000))
+
+
+class InspectionSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    equipment_id = fields.Integer(dump_only=True)
+    kind = enum_field(InspectionKind, required=True)
+    done_on = fields.Date(required=True, validate=not_future)
+    next_due_on = fields.Date(allow_none=True)
+    result = enum_field(InspectionResult, required=True)
+    extended_until = fields.Date(allow_none=True)
+    document_no = fields.String(allow_none=True, validate=validate.Length(max=120))
+    organization_name = fields.String(allow_none=True, validate=validate.Length(max=300))
+    notes = fields.String(allow_none=True, validate=validate.Length(max=4000))
+
+    @validates_schema
+    def _dates(self, data, **kwargs):
+        if (
+            data.get("next_due_on")
+            and data.get("done_on")
+            and data["next_due_on"] <= data["done_on"]
+        ):
+            raise ValidationError("Must be after done_on.", "next_due_on")

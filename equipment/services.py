@@ -1,0 +1,367 @@
+"""Registry use cases: save facilities, equipment, assessments and inspections, with audit.
+
+Plain functions taking a SQLAlchemy session and the acting user; no Flask request objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+from itertools import islice
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.access import Scope
+from core.db import bulk_update
+from core.validation import ValidationFailed
+from equipment.catalog import InspectionKind, InspectionResult
+from equipment.models import ConditionAssessment, Equipment, Facility, Inspection
+from equipment.wear import WearInputs, thresholds_for, wear_curve
+
+CURVE_FIELDS = (
+    "wear_base_pct",
+    "wear_base_day",
+    "life_days",
+    "life_end",
+    "warning_on",
+    "critical_on",
+    "must_plan_on",
+    "next_inspection_due",
+    "cycles_exhausted",
+    "expertise_refused",
+    "limit_state",
+)
+
+
+# ---------------------------------------------------------------------------- wear curve cache
+
+
+def _chunks(ids: Iterable[int], size: int = 900):
+    it = iter(ids)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def _only(column, ids: list[int] | None, organization_id: int | None):
+    """Filter on equipment ids: a list, one organization, or everything."""
+    if ids is not None:
+        return column.in_(ids)
+    if organization_id is not None:
+        return column.in_(select(Equipment.id).where(Equipment.organization_id == organization_id))
+    return None
+
+
+def _latest_assessments(session: Session, only) -> dict[int, tuple]:
+    ranked = select(
+        ConditionAssessment.equipment_id,
+        ConditionAssessment.wear_pct,
+        ConditionAssessment.assessed_on,
+        ConditionAssessment.condition,
+        func.row_number()
+        .over(
+            partition_by=ConditionAssessment.equipment_id,
+            order_by=(ConditionAssessment.assessed_on.desc(), ConditionAssessment.id.desc()),
+        )
+        .label("rn"),
+    )
+    if only is not None:
+        ranked = ranked.where(only(ConditionAssessment.equipment_id))
+    sub = ranked.subquery()
+    rows = session.execute(select(sub.c[0], sub.c[1], sub.c[2], sub.c[3]).where(sub.c.rn == 1))
+    return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+
+def _latest_events(session: Session, only) -> dict[int, dict]:
+    """Per item: the next due date (earliest over kinds of each kind's latest event), the
+    latest expertise extension, and the refusal date when the latest expertise refused."""
+    ranked = select(
+        Inspection.equipment_id,
+        Inspection.kind,
+        Inspection.done_on,
+        Inspection.next_due_on,
+        Inspection.result,
+        Inspection.extended_until,
+        func.row_number()
+        .over(
+            partition_by=(Inspection.equipment_id, Inspection.kind),
+            order_by=(Inspection.done_on.desc(), Inspection.id.desc()),
+        )
+        .label("rn"),
+    )
+    if only is not None:
+        ranked = ranked.where(only(Inspection.equipment_id))
+    sub = ranked.subquery()
+    out: dict[int, dict] = {}
+    for eq_id, kind, done_on, next_due, result, extended in session.execute(
+        select(*list(sub.c)[:6]).where(sub.c.rn == 1)
+    ):
+        facts = out.setdefault(
+            eq_id, {"next_due": None, "extended_until": None, "refused_on": None}
+        )
+        if next_due and (facts["next_due"] is None or next_due < facts["next_due"]):
+            facts["next_due"] = next_due
+        if kind == InspectionKind.EXPERTISE:
+            if result == InspectionResult.REFUSED:
+                facts["refused_on"] = done_on
+            elif extended:
+                facts["extended_until"] = extended
+    # An earlier expertise's extension still counts when the latest one did not refuse/extend.
+    ext = select(Inspection.equipment_id, func.max(Inspection.extended_until)).where(
+        Inspection.kind == InspectionKind.EXPERTISE, Inspection.extended_until.is_not(None)
+    )
+    if only is not None:
+        ext = ext.where(only(Inspection.equipment_id))
+    for eq_id, extended in session.execute(ext.group_by(Inspection.equipment_id)):
+        facts = out[eq_id]
+        if facts["extended_until"] is None and facts["refused_on"] is None:
+            facts["extended_until"] = extended
+    return out
+
+
+def compute_curves(
+    session: Session,
+    ids: list[int] | None,
+    thresholds_config: Mapping,
+    organization_id: int | None = None,
+) -> list[dict]:
+    """Wear curves of the given items (or of one organization, or of all), as update rows."""
+    stmt = select(
+        Equipment.id,
+        Equipment.device_type,
+        Equipment.commissioned_on,
+        Equipment.manufacture_year,
+        Equipment.service_life_years,
+        Equipment.cycle_limit,
+        Equipment.cycle_count,
+    )
+    only = None
+    if ids is not None or organization_id is not None:
+        stmt = stmt.where(_only(Equipment.id, ids, organization_id))
+
+        def only(column):
+            return _only(column, ids, organization_id)
+
+    assessments = _latest_assessments(session, only)
+    events = _latest_events(session, only)
+    params = []
+    for eq_id, dtype, commissioned, year, life, cyc_limit, cyc_count in session.execute(stmt):
+        wear_pct, assessed_on, condition = assessments.get(eq_id, (None, None, None))
+        ev = events.get(eq_id, {})
+        curve = wear_curve(
+            WearInputs(
+                commissioned_on=commissioned,
+                manufacture_year=year,
+                service_life_years=life,
+                assessed_pct=wear_pct,
+                assessed_on=assessed_on,
+                condition=condition,
+                extended_until=ev.get("extended_until"),
+                refused_on=ev.get("refused_on"),
+                next_inspection_due=ev.get("next_due"),
+                cycle_limit=cyc_limit,
+                cycle_count=cyc_count,
+            ),
+            thresholds_for(dtype, thresholds_config),
+        )
+        row = {name: getattr(curve, name.removeprefix("wear_")) for name in CURVE_FIELDS}
+        row["id"] = eq_id
+        params.append(row)
+    return params
+
+
+def refresh_curves(
+    session: Session,
+    ids: Iterable[int] | None,
+    thresholds_config: Mapping,
+    organization_id: int | None = None,
+) -> int:
+    """Recompute the cached wear curve of the given items, or of a whole organization (ids
+    None and organization_id set), or of every item (both None)."""
+    chunks = [None] if ids is None else list(_chunks(ids))
+    count = 0
+    for chunk in chunks:
+        params = compute_curves(session, chunk, thresholds_config, organization_id)
+        if params:
+            bulk_update(session, Equipment, params)
+            count += len(params)
+    return count
+
+
+# ---------------------------------------------------------------------------- facilities
+
+
+def facility_code_taken(session: Session, org_id: int, code: str, exclude_id: int | None) -> bool:
+    stmt = select(Facility.id).where(Facility.organization_id == org_id, Facility.code == code)
+    if exclude_id:
+        stmt = stmt.where(Facility.id != exclude_id)
+    return session.execute(stmt).first() is not None
+
+
+def save_facility(
+    session: Session, actor, scope: Scope, data: dict, facility: Facility | None = None
+) -> Facility:
+    org_id = facility.organization_id if facility else data.get("organization_id")
+    if scope.organization_id is not None:
+        org_id = scope.organization_id
+    if not org_id:
+        raise ValidationFailed({"organization_id": _l("Choose the organization.")})
+    if facility_code_taken(session, org_id, data["code"], facility.id if facility else None):
+        raise ValidationFailed(
+            {"code": _l("The organization already has a facility with this code.")}
+        )
+    before = audit.snapshot(facility, Facility.AUDITED) if facility else {}
+    if facility is None:
+        facility = Facility(organization_id=org_id)
+        session.add(facility)
+    for name in Facility.AUDITED:
+        if name in data:
+            setattr(facility, name, data[name])
+    session.flush()
+    after = audit.snapshot(facility, Facility.AUDITED)
+    audit.record(
+        session,
+        actor=actor,
+        entity=facility,
+        action="update" if before else "create",
+        changes=audit.diff(before, after),
+        organization_id=org_id,
+    )
+    return facility
+
+
+# ---------------------------------------------------------------------------- equipment
+
+
+def _check_equipment(session: Session, scope: Scope, data: dict, equipment: Equipment | None):
+    errors: dict[str, str] = {}
+    facility = session.execute(
+        select(Facility).where(Facility.id == data.get("facility_id"), scope.clause(Facility))
+    ).scalar_one_or_none()
+    if facility is None:
+        errors["facility_id"] = _l("Choose one of your facilities.")
+    elif equipment is not None and facility.organization_id != equipment.organization_id:
+        errors["facility_id"] = _l("The facility belongs to another organization.")
+    if facility is not None:
+        taken = select(Equipment.id).where(
+            Equipment.organization_id == facility.organization_id,
+            Equipment.inventory_no == data.get("inventory_no"),
+        )
+        if equipment is not None:
+            taken = taken.where(Equipment.id != equipment.id)
+        if session.execute(taken).first():
+            errors["inventory_no"] = _l(
+                "This inventory number is already used by another item of the organization."
+            )
+    year, commissioned = data.get("manufacture_year"), data.get("commissioned_on")
+    if year and commissioned and commissioned.year < year:
+        errors["commissioned_on"] = _l(
+            "The commissioning date cannot be earlier than the manufacture year."
+        )
+    limit, count = data.get("cycle_limit"), data.get("cycle_count")
+    if count is not None and limit is None and count < 0:
+        errors["cycle_count"] = _l("The cycle count cannot be negative.")
+    if errors:
+        raise ValidationFailed(errors)
+    return facility
+
+
+def save_equipment(
+    session: Session,
+    actor,
+    scope: Scope,
+    data: dict,
+    thresholds_config: Mapping,
+    equipment: Equipment | None = None,
+) -> Equipment:
+    """Create or update one item; validates the domain rules and writes an audit event."""
+    facility = _check_equipment(session, scope, data, equipment)
+    before = audit.snapshot(equipment, Equipment.AUDITED) if equipment else {}
+    if equipment is None:
+        equipment = Equipment(organization_id=facility.organization_id)
+        session.add(equipment)
+    for name in Equipment.AUDITED:
+        if name in data:
+            setattr(equipment, name, data[name])
+    session.flush()
+    after = audit.snapshot(equipment, Equipment.AUDITED)
+    changes = audit.diff(before, after)
+    if before and not changes:
+        return equipment
+    audit.record(
+        session,
+        actor=actor,
+        entity=equipment,
+        action="update" if before else "create",
+        changes=changes,
+        organization_id=equipment.organization_id,
+    )
+    refresh_curves(session, [equipment.id], thresholds_config)
+    session.refresh(equipment)
+    return equipment
+
+
+def add_assessment(
+    session: Session, actor, equipment: Equipment, data: dict, thresholds_config: Mapping
+) -> ConditionAssessment:
+    if data["assessed_on"] > date.today():
+        raise ValidationFailed({"assessed_on": _l("The assessment date cannot be in the future.")})
+    item = ConditionAssessment(equipment_id=equipment.id, created_by_id=getattr(actor, "id", None))
+    for name in ConditionAssessment.AUDITED:
+        if name in data:
+            setattr(item, name, data[name])
+    session.add(item)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        entity=equipment,
+        action="assessment_added",
+        changes=audit.diff({}, audit.snapshot(item, ConditionAssessment.AUDITED)),
+        organization_id=equipment.organization_id,
+    )
+    refresh_curves(session, [equipment.id], thresholds_config)
+    return item
+
+
+def add_inspection(
+    session: Session, actor, equipment: Equipment, data: dict, thresholds_config: Mapping
+) -> Inspection:
+    errors = {}
+    if data["done_on"] > date.today():
+        errors["done_on"] = _l("The date of the event cannot be in the future.")
+    if data.get("next_due_on") and data["next_due_on"] <= data["done_on"]:
+        errors["next_due_on"] = _l("The next due date must be after the date of the event.")
+    if data.get("result") == InspectionResult.EXTENDED:
+        if data.get("kind") != InspectionKind.EXPERTISE:
+            errors["result"] = _l("Only an expertise can extend the service life.")
+        elif not data.get("extended_until"):
+            errors["extended_until"] = _l("Give the date until which the life is extended.")
+        elif data["extended_until"] <= data["done_on"]:
+            errors["extended_until"] = _l("The extension must end after the expertise date.")
+    if data.get("result") == InspectionResult.REFUSED and data.get("kind") != (
+        InspectionKind.EXPERTISE
+    ):
+        errors["result"] = _l("Only an expertise can refuse further use.")
+    if errors:
+        raise ValidationFailed(errors)
+    if data.get("result") != InspectionResult.EXTENDED:
+        data = {**data, "extended_until": None}
+    item = Inspection(equipment_id=equipment.id, created_by_id=getattr(actor, "id", None))
+    for name in Inspection.AUDITED:
+        if name in data:
+            setattr(item, name, data[name])
+    session.add(item)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        entity=equipment,
+        action="inspection_added",
+        changes=audit.diff({}, audit.snapshot(item, Inspection.AUDITED)),
+        organization_id=equipment.organization_id,
+    )
+    refresh_curves(session, [equipment.id], thresholds_config)
+    return item

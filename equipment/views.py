@@ -1,0 +1,278 @@
+"""Registry pages: dashboard, facilities, equipment list, card and forms. Thin: parse, call a
+service, render."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from accounts.auth import current_scope
+from accounts.models import Organization, Region
+from core.access import get_visible_or_404, scoped
+from core.audit import AuditEvent
+from core.extensions import db
+from core.validation import ValidationFailed
+from equipment import labels, registry, services
+from equipment.forms import AssessmentForm, EquipmentForm, FacilityForm, InspectionForm
+from equipment.models import ConditionAssessment, Equipment, Facility, Inspection
+from equipment.wear import indicators, thresholds_for
+
+bp = Blueprint("equipment", __name__, template_folder="templates")
+
+
+@bp.before_request
+@login_required
+def _login_first():
+    return None
+
+
+IMPORT_STATUSES = {
+    "previewed": _l("checked, not loaded"),
+    "committing": _l("loading"),
+    "committed": _l("loaded"),
+    "superseded": _l("re-checked with another mapping"),
+}
+
+
+@bp.context_processor
+def _labels():
+    return {"labels": labels, "import_status": lambda s: IMPORT_STATUSES.get(s, s)}
+
+
+def _thresholds():
+    return current_app.config["WEAR_THRESHOLDS"]
+
+
+def _require_editor():
+    """Regulators read the registry; changing it is for engineers and admins."""
+    if not current_scope().can_edit_registry:
+        abort(403)
+
+
+def _apply_errors(form, error: ValidationFailed) -> None:
+    for name, message in error.errors.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = [*field.errors, str(message)]
+        else:
+            flash(str(message), "error")
+
+
+# ---------------------------------------------------------------------------- dashboard
+
+
+@bp.get("/")
+def home():
+    counts = registry.dashboard_counts(db.session, current_scope(), date.today())
+    return render_template("equipment/home.html", counts=counts, today=date.today())
+
+
+# ---------------------------------------------------------------------------- facilities
+
+
+@bp.get("/facilities")
+def facilities():
+    scope = current_scope()
+    counts = (
+        select(Equipment.facility_id, func.count().label("n"))
+        .where(scope.clause(Equipment))
+        .group_by(Equipment.facility_id)
+        .subquery()
+    )
+    stmt = (
+        scoped(Facility, scope, select(Facility, func.coalesce(counts.c.n, 0)))
+        .outerjoin(counts, counts.c.facility_id == Facility.id)
+        .order_by(Facility.organization_id, Facility.code)
+    )
+    rows = db.session.execute(stmt).all()
+    return render_template("equipment/facilities.html", rows=rows)
+
+
+def _facility_form(facility: Facility | None) -> FacilityForm:
+    scope = current_scope()
+    form = FacilityForm(obj=facility)
+    form.region_id.choices = [
+        (r.id, r.name(str(get_locale())))
+        for r in db.session.execute(select(Region).order_by(Region.name_ru)).scalars()
+    ]
+    orgs = db.session.execute(scoped(Organization, scope).order_by(Organization.name)).scalars()
+    form.organization_id.choices = [(o.id, o.name) for o in orgs]
+    return form
+
+
+@bp.route("/facilities/new", methods=["GET", "POST"])
+@bp.route("/facilities/<int:facility_id>/edit", methods=["GET", "POST"])
+def facility_form(facility_id: int | None = None):
+    _require_editor()
+    scope = current_scope()
+    facility = get_visible_or_404(db.session, Facility, facility_id, scope) if facility_id else None
+    form = _facility_form(facility)
+    if facility is None and request.method == "GET" and current_user.organization:
+        form.region_id.data = current_user.organization.region_id
+    if form.validate_on_submit():
+        data = form.data_for_service()
+        if facility is None and scope.organization_id is None:
+            allowed = {c[0] for c in form.organization_id.choices}
+            if data.get("organization_id") not in allowed:
+                form.organization_id.errors = [_("Choose the organization.")]
+                return render_template(
+                    "equipment/facility_form.html", form=form, facility=facility
+                ), 400
+        try:
+            saved = services.save_facility(db.session, current_user, scope, data, facility)
+            db.session.commit()
+        except ValidationFailed as err:
+            db.session.rollback()
+            _apply_errors(form, err)
+        else:
+            flash(_("Facility saved."), "success")
+            return redirect(url_for("equipment.equipment_list", facility_id=saved.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("equipment/facility_form.html", form=form, facility=facility), status
+
+
+# ---------------------------------------------------------------------------- equipment list
+
+
+@bp.get("/equipment")
+def equipment_list():
+    scope = current_scope()
+    try:
+        query = registry.RegistryQuery.from_args(
+            request.args, current_app.config["MAX_PAGE_SIZE"], current_app.config["PAGE_SIZE"]
+        )
+    except ValidationFailed as err:
+        for field, message in err.as_strings().items():
+            flash(f"{field}: {message}", "error")
+        query = registry.RegistryQuery(per_page=current_app.config["PAGE_SIZE"])
+    today = date.today()
+    page_stmt, count_stmt = registry.build(query, scope, today)
+    items = db.session.execute(page_stmt).unique().scalars().all()
+    total = db.session.execute(count_stmt).scalar_one()
+    rows = [(item, indicators(registry.curve_of(item), today)) for item in items]
+    return render_template(
+        "equipment/list.html",
+        rows=rows,
+        total=total,
+        query=query,
+        pages=max(1, -(-total // query.per_page)),
+        facilities=registry.facility_choices(db.session, scope),
+        can_edit=scope.can_edit_registry,
+    )
+
+
+# ---------------------------------------------------------------------------- card
+
+
+@bp.get("/equipment/<int:item_id>")
+def equipment_card(item_id: int):
+    scope = current_scope()
+    item = get_visible_or_404(db.session, Equipment, item_id, scope)
+    today = date.today()
+    ind = indicators(registry.curve_of(item), today)
+    assessments = db.session.execute(
+        select(ConditionAssessment)
+        .where(ConditionAssessment.equipment_id == item.id)
+        .order_by(ConditionAssessment.assessed_on.desc(), ConditionAssessment.id.desc())
+    ).scalars()
+    inspections = db.session.execute(
+        select(Inspection)
+        .where(Inspection.equipment_id == item.id)
+        .order_by(Inspection.done_on.desc(), Inspection.id.desc())
+    ).scalars()
+    events = db.session.execute(
+        select(AuditEvent)
+        .where(AuditEvent.entity_type == Equipment.__tablename__, AuditEvent.entity_id == item.id)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(100)
+    ).scalars()
+    return render_template(
+        "equipment/card.html",
+        item=item,
+        ind=ind,
+        assessments=list(assessments),
+        inspections=list(inspections),
+        events=list(events),
+        can_edit=scope.can_edit_registry,
+        thresholds=thresholds_for(item.device_type, _thresholds()),
+        facility_codes={f.id: f.code for f in registry.facility_choices(db.session, scope)},
+    )
+
+
+# ---------------------------------------------------------------------------- forms
+
+
+@bp.route("/equipment/new", methods=["GET", "POST"])
+@bp.route("/equipment/<int:item_id>/edit", methods=["GET", "POST"])
+def equipment_form(item_id: int | None = None):
+    _require_editor()
+    scope = current_scope()
+    item = get_visible_or_404(db.session, Equipment, item_id, scope) if item_id else None
+    form = EquipmentForm(obj=item)
+    form.facility_id.choices = [
+        (f.id, str(f))
+        for f in registry.facility_choices(db.session, scope)
+        if item is None or f.organization_id == item.organization_id
+    ]
+    if item is None and request.method == "GET" and request.args.get("facility_id", "").isdigit():
+        form.facility_id.data = int(request.args["facility_id"])
+    if form.validate_on_submit():
+        try:
+            saved = services.save_equipment(
+                db.session, current_user, scope, form.data_for_service(), _thresholds(), item
+            )
+            db.session.commit()
+        except ValidationFailed as err:
+            db.session.rollback()
+            _apply_errors(form, err)
+        else:
+            flash(_("Equipment saved."), "success")
+            return redirect(url_for("equipment.equipment_card", item_id=saved.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("equipment/equipment_form.html", form=form, item=item), status
+
+
+def _child_form(item_id: int, form_cls, service, template: str, saved_message: str):
+    _require_editor()
+    item = get_visible_or_404(db.session, Equipment, item_id, current_scope())
+    form = form_cls()
+    if form.validate_on_submit():
+        try:
+            service(db.session, current_user, item, form.data_for_service(), _thresholds())
+            db.session.commit()
+        except ValidationFailed as err:
+            db.session.rollback()
+            _apply_errors(form, err)
+        else:
+            flash(saved_message, "success")
+            return redirect(url_for("equipment.equipment_card", item_id=item.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template(template, form=form, item=item), status
+
+
+@bp.route("/equipment/<int:item_id>/assessments/new", methods=["GET", "POST"])
+def assessment_form(item_id: int):
+    return _child_form(
+        item_id,
+        AssessmentForm,
+        services.add_assessment,
+        "equipment/assessment_form.html",
+        _("Assessment saved."),
+    )
+
+
+@bp.route("/equipment/<int:item_id>/inspections/new", methods=["GET", "POST"])
+def inspection_form(item_id: int):
+    return _child_form(
+        item_id,
+        InspectionForm,
+        services.add_inspection,
+        "equipment/inspection_form.html",
+        _("Inspection saved."),
+    )

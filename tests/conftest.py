@@ -1,0 +1,259 @@
+"""Shared fixtures: the app on a real database (SQLite by default, PostgreSQL when
+TEST_DATABASE_URL is set), schema built by the real migrations, tables emptied between tests,
+and a small two-organization world to test scoping against."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+os.environ.setdefault("OPO_INSTANCE_PATH", tempfile.mkdtemp(prefix="opo-instance-"))
+
+from accounts.models import Organization, Region, Role, User  # noqa: E402
+from accounts.services import hash_password, issue_token  # noqa: E402
+from core.extensions import db  # noqa: E402
+from core.factory import create_app  # noqa: E402
+from core.settings import normalise_database_url  # noqa: E402
+from equipment.catalog import DeviceType  # noqa: E402
+from equipment.models import Equipment, Facility  # noqa: E402
+from equipment.services import refresh_curves  # noqa: E402
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PASSWORD = "password-123"
+KEEP_TABLES = {"regions", "alembic_version"}
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip with a reason locally; under CI a missing dependency is a failure."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"required under CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    url = normalise_database_url(url)
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    except Exception as exc:  # pragma: no cover - depends on the machine
+        pytest.exit(f"TEST_DATABASE_URL={url} is not reachable: {exc}", returncode=3)
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": "test-secret",
+            "WTF_CSRF_ENABLED": False,
+            "LOGIN_LOCK_SECONDS": 2,
+        }
+    )
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _clean_tables(request):
+    """Empty every table but the reference data after each test that used the database."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app = request.getfixturevalue("app")
+    with app.app_context():
+        db.session.remove()
+        engine = db.engine
+        names = [t.name for t in db.metadata.sorted_tables if t.name not in KEEP_TABLES]
+        with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
+            else:
+                for name in reversed(names):
+                    conn.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+_HASH: dict[str, str] = {}
+
+
+def password_hash() -> str:
+    if PASSWORD not in _HASH:
+        _HASH[PASSWORD] = hash_password(PASSWORD)
+    return _HASH[PASSWORD]
+
+
+class Maker:
+    """Creates rows directly (fast), committing each call."""
+
+    def region(self, code: str) -> Region:
+        return db.session.query(Region).filter_by(code=code).one()
+
+    def org(self, name: str, bin_: str, region: str) -> Organization:
+        org = Organization(name=name, bin=bin_, region_id=self.region(region).id)
+        db.session.add(org)
+        db.session.commit()
+        return org
+
+    def facility(self, org: Organization, code: str, region: str | None = None, **kw) -> Facility:
+        region_id = self.region(region).id if region else org.region_id
+        fac = Facility(
+            organization_id=org.id,
+            code=code,
+            name=kw.pop("name", f"ОПО {code}"),
+            region_id=region_id,
+            **kw,
+        )
+        db.session.add(fac)
+        db.session.commit()
+        return fac
+
+    def equipment(self, facility: Facility, inventory_no: str, **kw) -> Equipment:
+        values = {
+            "name": f"Котел {inventory_no}",
+            "device_type": DeviceType.STEAM_BOILER,
+            "commissioned_on": date(2000, 1, 1),
+            "manufacture_year": 1999,
+            "service_life_years": 20.0,
+        }
+        values.update(kw)
+        item = Equipment(
+            organization_id=facility.organization_id,
+            facility_id=facility.id,
+            inventory_no=inventory_no,
+            **values,
+        )
+        db.session.add(item)
+        db.session.flush()
+        refresh_curves(db.session, [item.id], {})
+        db.session.commit()
+        db.session.refresh(item)
+        return item
+
+    def user(
+        self, email: str, role: Role, org: Organization | None = None, region: str | None = None
+    ) -> User:
+        user = User(
+            email=email,
+            name=email.split("@")[0],
+            role=role,
+            password_hash=password_hash(),
+            organization_id=org.id if org else None,
+            region_id=self.region(region).id if region else None,
+        )
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    def token(self, user: User) -> str:
+        _t, plain = issue_token(db.session, user, "test")
+        db.session.commit()
+        return plain
+
+
+@pytest.fixture
+def make(ctx) -> Maker:
+    return Maker()
+
+
+@dataclass
+class World:
+    org_a: Organization
+    org_b: Organization
+    fac_a: Facility
+    fac_a2: Facility
+    fac_b: Facility
+    item_a: Equipment
+    item_a2: Equipment
+    item_b: Equipment
+    eng_a: User
+    eng_b: User
+    reg_pav: User
+    reg_kar: User
+    national: User
+    admin: User
+
+
+@pytest.fixture
+def world(make) -> World:
+    """Org A (Pavlodar) with a facility in Pavlodar and one in Karaganda; org B (Karaganda)."""
+    org_a = make.org("ТОО «Альфа»", "040540526019", "PAV")
+    org_b = make.org("АО «Бета»", "990240001237", "KAR")
+    fac_a = make.facility(org_a, "A-01", name="Котельная Альфа")
+    fac_a2 = make.facility(org_a, "A-02", region="KAR", name="Склад Альфа в Караганде")
+    fac_b = make.facility(org_b, "B-01", name="Цех Бета")
+    return World(
+        org_a=org_a,
+        org_b=org_b,
+        fac_a=fac_a,
+        fac_a2=fac_a2,
+        fac_b=fac_b,
+        item_a=make.equipment(fac_a, "A-INV-1", name="Котел ДЕ-25 Альфа"),
+        item_a2=make.equipment(
+            fac_a2, "A-INV-2", name="Резервуар Альфа", device_type=DeviceType.TANK
+        ),
+        item_b=make.equipment(
+            fac_b, "B-INV-1", name="Кран мостовой Бета", device_type=DeviceType.CRANE
+        ),
+        eng_a=make.user("eng.a@example.kz", Role.ENGINEER, org_a),
+        eng_b=make.user("eng.b@example.kz", Role.ENGINEER, org_b),
+        reg_pav=make.user("reg.pav@example.kz", Role.REGULATOR, region="PAV"),
+        reg_kar=make.user("reg.kar@example.kz", Role.REGULATOR, region="KAR"),
+        national=make.user("national@example.kz", Role.REGULATOR),
+        admin=make.user("admin@example.kz", Role.ADMIN),
+    )
+
+
+def login(client, user_or_email, password: str = PASSWORD):
+    email = getattr(user_or_email, "email", user_or_email)
+    return client.post("/login", data={"email": email, "password": password})
+
+
+@pytest.fixture
+def login_as(client):
+    def _login(user):
+        response = login(client, user)
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return client
+
+    return _login
+
+
+def table_names(app) -> set[str]:
+    with app.app_context():
+        return set(inspect(db.engine).get_table_names())

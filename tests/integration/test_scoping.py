@@ -1,0 +1,993 @@
+"""Nobody sees what is not theirs: every page and every API route, for every role.
+
+The routes are enumerated from ``app.url_map``: a route that takes an id must be listed in
+``OBJECT_ROUTES`` (and is then attacked from another organization, read by every role and
+changed by the regulators), and every other route must be classified below, so a new route
+without a scope check cannot slip in unnoticed.
+
+World (tests/conftest.py): org A (Pavlodar) has A-01 in Pavlodar and A-02 in Karaganda, org B
+(Karaganda) has B-01. Regulators see facilities and equipment by the FACILITY's region.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import func, select
+
+from accounts.models import ApiToken, Organization, Role, User
+from core.extensions import db
+from equipment.catalog import EquipmentStatus
+from equipment.importing import ImportOptions, preview_batch
+from equipment.models import Equipment, Facility, ImportBatch
+from tests.conftest import login
+
+YESTERDAY = (date.today() - timedelta(days=1)).isoformat()
+NEXT_YEAR = (date.today() + timedelta(days=365)).isoformat()
+FORGED = "Подменённое имя"
+MISSING_ID = 987_654  # an id no row has (and that fits every integer column)
+
+
+# ---------------------------------------------------------------------------- targets
+
+
+@dataclass(frozen=True)
+class Target:
+    """One object of each kind a route can address, plus what a valid change of it needs."""
+
+    key: str
+    ids: dict[str, int]  # route argument name -> id
+    objects: dict[str, str]  # route argument name -> object name (for the visibility table)
+    inventory_no: str = ""
+    device_type: str = ""
+    fac_id: int = 0
+    fac_code: str = ""
+    region_id: int = 0
+    org_id: int = 0
+    names: tuple[str, ...] = ()  # names that must not leak to someone who cannot see them
+
+
+def _xlsx(rows: list[list]) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _batch(org: Organization, actor: User, fac_code: str, inventory_no: str, filename: str):
+    data = _xlsx(
+        [
+            ["Код ОПО", "Инвентарный номер", "Наименование", "Вид устройства"],
+            [fac_code, inventory_no, "Сосуд из файла", "сосуд под давлением"],
+        ]
+    )
+    batch, _plan = preview_batch(db.session, actor, org, data, filename, ImportOptions())
+    db.session.commit()
+    return batch
+
+
+def _token_id(make, user: User) -> int:
+    make.token(user)
+    return db.session.execute(
+        select(func.max(ApiToken.id)).where(ApiToken.user_id == user.id)
+    ).scalar_one()
+
+
+ARGS = ("item_id", "facility_id", "org_id", "batch_id", "token_id")
+
+
+def object_name(arg: str, key: str) -> str:
+    """The name (in VISIBLE) of the object a route argument addresses in target ``key``."""
+    kind = {"item_id": "item", "facility_id": "fac"}.get(arg)
+    if kind:
+        return f"{kind}_{key}"
+    return f"{arg.removesuffix('_id')}_{key[0]}"  # org, batch, token: one per organization
+
+
+@pytest.fixture
+def targets(world, make) -> dict[str, Target]:
+    batch_a = _batch(world.org_a, world.eng_a, "A-01", "A-FILE-1", "список-Альфа.xlsx")
+    batch_b = _batch(world.org_b, world.eng_b, "B-01", "B-FILE-1", "список-Бета.xlsx")
+    token_a, token_b = _token_id(make, world.eng_a), _token_id(make, world.eng_b)
+
+    def target(key, item, fac, org, batch, token_id):
+        return Target(
+            key=key,
+            ids={
+                "item_id": item.id,
+                "facility_id": fac.id,
+                "org_id": org.id,
+                "batch_id": batch.id,
+                "token_id": token_id,
+            },
+            objects={arg: object_name(arg, key) for arg in ARGS},
+            inventory_no=item.inventory_no,
+            device_type=item.device_type.value,
+            fac_id=fac.id,
+            fac_code=fac.code,
+            region_id=fac.region_id,
+            org_id=org.id,
+            names=(item.name, fac.name),
+        )
+
+    return {
+        "A": target("A", world.item_a, world.fac_a, world.org_a, batch_a, token_a),
+        "A2": target("A2", world.item_a2, world.fac_a2, world.org_a, batch_a, token_a),
+        "B": target("B", world.item_b, world.fac_b, world.org_b, batch_b, token_b),
+        "missing": Target(
+            key="missing",
+            ids=dict.fromkeys(ARGS, MISSING_ID),
+            objects={},
+            inventory_no="NO-SUCH",
+            device_type="tank",
+            fac_id=MISSING_ID,
+            fac_code="NO-SUCH",
+            region_id=1,
+            org_id=MISSING_ID,
+        ),
+    }
+
+
+# Who sees which object. Regulators: facilities and equipment by the facility's region, import
+# batches and organizations by the organization's region.
+EVERYTHING = {
+    *("item_A", "fac_A", "item_A2", "fac_A2", "item_B", "fac_B"),
+    *("org_A", "org_B", "batch_A", "batch_B"),
+}
+VISIBLE = {
+    "eng_a": {"item_A", "fac_A", "item_A2", "fac_A2", "org_A", "batch_A", "token_A"},
+    "eng_b": {"item_B", "fac_B", "org_B", "batch_B", "token_B"},
+    "reg_pav": {"item_A", "fac_A", "org_A", "batch_A"},
+    "reg_kar": {"item_A2", "fac_A2", "item_B", "fac_B", "org_B", "batch_B"},
+    "national": EVERYTHING,
+    "admin": EVERYTHING,
+}
+
+
+# ---------------------------------------------------------------------------- routes
+
+
+def _equipment_form(t: Target) -> dict:
+    return {
+        "facility_id": str(t.fac_id),
+        "inventory_no": t.inventory_no,
+        "name": FORGED,
+        "device_type": t.device_type,
+        "manufacture_year": "1999",
+        "commissioned_on": "2000-01-01",
+        "service_life_years": "25",
+        "service_life_source": "norm",
+        "status": "in_service",
+    }
+
+
+def _facility_form(t: Target) -> dict:
+    return {
+        "organization_id": str(t.org_id),
+        "code": t.fac_code,
+        "name": FORGED,
+        "region_id": str(t.region_id),
+        "sector": "other",
+        "hazard_class": "",
+        "status": "operating",
+    }
+
+
+def _assessment_form(t: Target) -> dict:
+    return {"assessed_on": YESTERDAY, "wear_pct": "55", "method": "expert", "condition": ""}
+
+
+def _inspection_form(t: Target) -> dict:
+    return {
+        "kind": "examination",
+        "done_on": YESTERDAY,
+        "result": "passed",
+        "next_due_on": NEXT_YEAR,
+    }
+
+
+def _rename(t: Target) -> dict:
+    return {"name": FORGED}
+
+
+def _assessment_json(t: Target) -> dict:
+    return {"assessed_on": YESTERDAY, "wear_pct": 55, "method": "expert"}
+
+
+def _inspection_json(t: Target) -> dict:
+    return {"kind": "examination", "done_on": YESTERDAY, "result": "passed"}
+
+
+def _mapping_form(t: Target) -> dict:
+    return {"col:Наименование": "name", "col:Инвентарный номер": "inventory_no"}
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    rule: str
+    body: Callable[[Target], dict] | None = None
+    change: bool = False  # changes something (a form to change something counts too)
+    registry: bool = True  # registry data (regulators may read it; False: owner only)
+    ok: int | None = None  # the owner's success status, when not the usual one
+
+    @property
+    def api(self) -> bool:
+        return self.rule.startswith("/api/")
+
+    @property
+    def arg(self) -> str:
+        return re.search(r"<(?:\w+:)?(\w+)>", self.rule).group(1)
+
+    def url(self, target: Target) -> str:
+        return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(target.ids[m.group(1)]), self.rule)
+
+    @property
+    def success(self) -> int:
+        if self.ok:
+            return self.ok
+        if self.method == "GET":
+            return 200
+        if not self.api:
+            return 302
+        return 201 if self.method == "POST" else 200
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.rule}"
+
+
+OBJECT_ROUTES = [
+    # pages
+    Route("GET", "/equipment/<int:item_id>"),
+    Route("GET", "/equipment/<int:item_id>/edit", change=True),
+    Route("POST", "/equipment/<int:item_id>/edit", _equipment_form, change=True),
+    Route("GET", "/equipment/<int:item_id>/assessments/new", change=True),
+    Route("POST", "/equipment/<int:item_id>/assessments/new", _assessment_form, change=True),
+    Route("GET", "/equipment/<int:item_id>/inspections/new", change=True),
+    Route("POST", "/equipment/<int:item_id>/inspections/new", _inspection_form, change=True),
+    Route("GET", "/facilities/<int:facility_id>/edit", change=True),
+    Route("POST", "/facilities/<int:facility_id>/edit", _facility_form, change=True),
+    Route("GET", "/imports/<int:batch_id>"),
+    Route("GET", "/imports/<int:batch_id>/file"),
+    Route("GET", "/imports/<int:batch_id>/errors.xlsx"),
+    Route("POST", "/imports/<int:batch_id>/commit", change=True),
+    Route("POST", "/imports/<int:batch_id>/mapping", _mapping_form, change=True),
+    Route("POST", "/profile/tokens/<int:token_id>/revoke", change=True, registry=False),
+    # API
+    Route("GET", "/api/v1/facilities/<int:facility_id>"),
+    Route("PATCH", "/api/v1/facilities/<int:facility_id>", _rename, change=True),
+    Route("GET", "/api/v1/equipment/<int:item_id>"),
+    Route("PATCH", "/api/v1/equipment/<int:item_id>", _rename, change=True),
+    Route("GET", "/api/v1/equipment/<int:item_id>/assessments"),
+    Route("POST", "/api/v1/equipment/<int:item_id>/assessments", _assessment_json, change=True),
+    Route("GET", "/api/v1/equipment/<int:item_id>/inspections"),
+    Route("POST", "/api/v1/equipment/<int:item_id>/inspections", _inspection_json, change=True),
+    Route("GET", "/api/v1/organizations/<int:org_id>"),
+    Route("GET", "/api/v1/imports/<int:batch_id>"),
+    Route("POST", "/api/v1/imports/<int:batch_id>/commit", change=True, ok=200),
+]
+READS = [r for r in OBJECT_ROUTES if not r.change and r.registry]
+CHANGES = [r for r in OBJECT_ROUTES if r.change and r.registry]
+
+# Routes without an id, each tested below for what it shows or lets create.
+LIST_ROUTES = {
+    ("GET", "/"),
+    ("GET", "/equipment"),
+    ("GET", "/equipment/export.xlsx"),
+    ("GET", "/facilities"),
+    ("GET", "/imports"),
+    ("GET", "/users"),  # admins only (tests/integration/test_accounts.py)
+    ("GET", "/api/v1/equipment"),
+    ("GET", "/api/v1/facilities"),
+    ("GET", "/api/v1/organizations"),
+    ("GET", "/api/v1/imports"),
+    ("GET", "/api/v1/users"),
+}
+CREATE_ROUTES = {
+    ("GET", "/equipment/new"),
+    ("POST", "/equipment/new"),
+    ("GET", "/facilities/new"),
+    ("POST", "/facilities/new"),
+    ("POST", "/imports"),
+    ("POST", "/api/v1/equipment"),
+    ("POST", "/api/v1/facilities"),
+    ("POST", "/api/v1/imports"),
+    ("POST", "/api/v1/users"),
+}
+# Routes that show nothing of any organization, with the reason.
+UNSCOPED = {
+    ("GET", "/login"): "the login form",
+    ("POST", "/login"): "logging in",
+    ("POST", "/logout"): "logging out",
+    ("GET", "/profile"): "the user's own tokens only",
+    ("POST", "/profile"): "issues a token to oneself",
+    ("GET", "/healthz"): "health check",
+    ("GET", "/imports/template.xlsx"): "an empty template",
+    ("GET", "/api/openapi.json"): "the API description",
+    ("POST", "/api/v1/auth/token"): "exchanges one's own password for a token",
+    ("GET", "/api/v1/regions"): "public reference data",
+}
+
+
+def _app_routes(app) -> set[tuple[str, str]]:
+    return {
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static"
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+
+
+def test_every_route_with_an_id_is_attacked(app):
+    with_id = {(m, r) for m, r in _app_routes(app) if "<" in r}
+    assert with_id == {(r.method, r.rule) for r in OBJECT_ROUTES}
+
+
+def test_every_other_route_is_classified(app):
+    without_id = {(m, r) for m, r in _app_routes(app) if "<" not in r}
+    classified = LIST_ROUTES | CREATE_ROUTES | set(UNSCOPED)
+    assert without_id - classified == set(), "classify the new routes in this module"
+    assert classified - without_id == set(), "these routes are gone; update this module"
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+class Actor:
+    """A user with a logged-in browser session and an API token.
+
+    Each request runs in an application context of its own, as in production: the tests'
+    context (``ctx``) would otherwise share ``g`` (Flask-Login's current user) and the database
+    session between requests of different users.
+    """
+
+    def __init__(self, app, make, user: User | None):
+        self.app = app
+        self.user = user
+        self.client = app.test_client()
+        self.headers = {}
+        if user is not None:
+            self.headers = {"Authorization": f"Bearer {make.token(user)}"}
+            with app.app_context():
+                assert login(self.client, user).status_code == 302
+
+    def open(self, url: str, method: str = "GET", **kwargs):
+        if url.startswith("/api/"):
+            kwargs.setdefault("headers", self.headers)
+        with self.app.app_context():
+            return self.client.open(url, method=method, **kwargs)
+
+    def get(self, url: str):
+        return self.open(url)
+
+    def post(self, url: str, **kwargs):
+        return self.open(url, "POST", **kwargs)
+
+    def patch(self, url: str, **kwargs):
+        return self.open(url, "PATCH", **kwargs)
+
+    def call(self, route: Route, target: Target):
+        body = route.body(target) if route.body else None
+        key = "json" if route.api else "data"
+        return self.open(route.url(target), route.method, **{key: body})
+
+
+@pytest.fixture
+def actor(app, make, world):
+    cache: dict[str, Actor] = {}
+
+    def _actor(name: str | None) -> Actor:
+        key = name or "anonymous"
+        if key not in cache:
+            cache[key] = Actor(app, make, getattr(world, name) if name else None)
+        return cache[key]
+
+    return _actor
+
+
+def db_state() -> dict[str, list[tuple]]:
+    """Every row of every table, read on a connection of its own (committed data only)."""
+    out = {}
+    with db.engine.connect() as conn:
+        for table in db.metadata.sorted_tables:
+            if table.name == "login_attempts":
+                continue
+            cols = [c for c in table.columns if c.name != "last_used_at"]  # touched by auth
+            stmt = select(*cols).order_by(*table.primary_key.columns)
+            out[table.name] = [tuple(row) for row in conn.execute(stmt)]
+    return out
+
+
+def changed_tables(before: dict, after: dict) -> list[str]:
+    return sorted(name for name in before if before[name] != after[name])
+
+
+def _html(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def assert_not_found(response, route: Route, target: Target) -> None:
+    assert response.status_code == 404, f"{route}: {response.status_code}"
+    if route.api:
+        assert response.get_json()["code"] == 404
+    else:
+        page = _html(response)
+        for name in target.names:
+            assert name not in page
+
+
+# ---------------------------------------------------------------------------- object routes
+
+
+@pytest.mark.parametrize("route", OBJECT_ROUTES, ids=str)
+def test_the_owner_can_use_every_route(route, targets, actor):
+    """Control: the very requests the attacks below send do work for the owner."""
+    owner = actor("eng_a")
+    before = db_state()
+    response = owner.call(route, targets["A"])
+    assert response.status_code == route.success, _html(response)[-1500:]
+    if route.method != "GET":
+        assert changed_tables(before, db_state()), f"{route} changed nothing"
+
+
+@pytest.mark.parametrize("attacker,victim", [("eng_b", "A"), ("eng_a", "B")])
+@pytest.mark.parametrize("route", OBJECT_ROUTES, ids=str)
+def test_another_organization_gets_404_and_changes_nothing(route, attacker, victim, targets, actor):
+    who = actor(attacker)
+    before = db_state()
+    response = who.call(route, targets[victim])
+    assert_not_found(response, route, targets[victim])
+    assert changed_tables(before, db_state()) == []
+
+
+def _normalised(page: str, url: str) -> str:
+    """The page without what differs by design: the CSRF token and links to itself."""
+    return re.sub(r'name="csrf_token" value="[^"]*"', "", page).replace(url, "URL")
+
+
+@pytest.mark.parametrize("route", OBJECT_ROUTES, ids=str)
+def test_an_existing_id_of_another_organization_looks_like_a_missing_one(route, targets, actor):
+    who = actor("eng_b")
+    theirs = who.call(route, targets["A"])
+    missing = who.call(route, targets["missing"])
+    assert theirs.status_code == missing.status_code == 404
+    if route.api:
+        assert theirs.get_json() == missing.get_json()
+    else:
+        assert _normalised(_html(theirs), route.url(targets["A"])) == _normalised(
+            _html(missing), route.url(targets["missing"])
+        )
+
+
+USERS = ("eng_a", "eng_b", "reg_pav", "reg_kar", "national", "admin")
+
+
+@pytest.mark.parametrize("user", USERS)
+@pytest.mark.parametrize("route", READS, ids=str)
+def test_each_role_reads_exactly_what_is_in_its_scope(route, user, targets, actor):
+    who = actor(user)
+    got, want = {}, {}
+    for key in ("A", "A2", "B"):
+        obj = targets[key].objects[route.arg]
+        got[obj] = who.call(route, targets[key]).status_code
+        want[obj] = 200 if obj in VISIBLE[user] else 404
+    assert got == want
+
+
+REGULATOR_TARGETS = [(r, k) for r in ("reg_pav", "reg_kar") for k in ("A", "A2", "B")]
+REGULATOR_TARGETS.append(("national", "B"))
+
+
+def _regulator_targets(route: Route, visible: bool) -> list[tuple[str, str]]:
+    return [
+        (regulator, key)
+        for regulator, key in REGULATOR_TARGETS
+        if (object_name(route.arg, key) in VISIBLE[regulator]) == visible
+    ]
+
+
+def _answer(response, route: Route, target: Target, leak: bool = True) -> int | str:
+    """The status, or what went wrong besides it (a non-JSON API error, a leaked name)."""
+    if route.api and (response.get_json() or {}).get("code") != response.status_code:
+        return f"{response.status_code} without a JSON error"
+    if leak and not route.api and any(name in _html(response) for name in target.names):
+        return f"{response.status_code} showing the object"
+    return response.status_code
+
+
+@pytest.mark.parametrize("route", CHANGES, ids=str)
+def test_regulators_cannot_change_what_they_see(route, targets, actor):
+    answers = {}
+    for regulator, key in _regulator_targets(route, visible=True):
+        who = actor(regulator)
+        before = db_state()
+        answer = _answer(who.call(route, targets[key]), route, targets[key], leak=False)
+        answers[regulator, key] = (answer, tuple(changed_tables(before, db_state())))
+    assert answers and set(answers.values()) == {(403, ())}, answers
+
+
+@pytest.mark.parametrize("route", CHANGES, ids=str)
+def test_regulators_change_nothing_they_cannot_see(route, targets, actor):
+    # API and import pages: 404. The registry forms answer 403 before the lookup (see the
+    # xfail below); they must still change and show nothing.
+    expected = 404 if route.api or route.rule.startswith("/imports/") else 403
+    answers = {}
+    for regulator, key in _regulator_targets(route, visible=False):
+        who = actor(regulator)
+        before = db_state()
+        answer = _answer(who.call(route, targets[key]), route, targets[key])
+        answers[regulator, key] = (answer, tuple(changed_tables(before, db_state())))
+    assert answers and set(answers.values()) == {(expected, ())}, answers
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: the registry's page forms (equipment edit, assessment, inspection, facility "
+    "edit; GET and POST) call _require_editor() before the scoped lookup, so a regulator "
+    "gets 403 for objects outside their region (and for ids that do not exist), where the "
+    "API and the import pages answer 404 (equipment/views.py).",
+)
+def test_registry_forms_answer_regulators_404_for_what_they_cannot_see(targets, actor):
+    statuses = {}
+    for route in CHANGES:
+        if not route.api:
+            for regulator, key in _regulator_targets(route, visible=False):
+                response = actor(regulator).call(route, targets[key])
+                statuses[f"{regulator} {route} {key}"] = response.status_code
+    assert statuses and set(statuses.values()) == {404}, statuses
+
+
+@pytest.mark.parametrize("route", OBJECT_ROUTES, ids=str)
+def test_anonymous_gets_nothing(route, targets, actor):
+    before = db_state()
+    response = actor(None).call(route, targets["A"])
+    if route.api:
+        assert response.status_code == 401
+        assert response.get_json()["code"] == 401
+    else:
+        assert response.status_code == 302
+        assert "/login" in response.headers["Location"]
+    assert changed_tables(before, db_state()) == []
+
+
+@pytest.mark.parametrize("method,rule", sorted(LIST_ROUTES | CREATE_ROUTES))
+def test_anonymous_sees_no_list_and_creates_nothing(method, rule, world, actor):
+    before = db_state()
+    response = actor(None).open(rule, method)
+    if rule.startswith("/api/"):
+        assert response.status_code == 401
+    else:
+        assert response.status_code == 302
+        assert "/login" in response.headers["Location"]
+    assert changed_tables(before, db_state()) == []
+
+
+# ---------------------------------------------------------------------------- lists
+
+
+@pytest.fixture
+def more(world, make, targets):
+    """A decommissioned item in each organization (hidden from the default lists)."""
+    make.equipment(world.fac_a, "A-OLD", status=EquipmentStatus.DECOMMISSIONED)
+    make.equipment(world.fac_b, "B-OLD", status=EquipmentStatus.DECOMMISSIONED)
+    return targets
+
+
+INVENTORY = {"item_A": "A-INV-1", "item_A2": "A-INV-2", "item_B": "B-INV-1"}
+FACILITY_NAMES = {
+    "fac_A": "Котельная Альфа",
+    "fac_A2": "Склад Альфа в Караганде",
+    "fac_B": "Цех Бета",
+}
+BATCH_FILES = {"batch_A": "список-Альфа.xlsx", "batch_B": "список-Бета.xlsx"}
+
+
+def _visible(user: str, names: dict[str, str]) -> set[str]:
+    return {value for key, value in names.items() if key in VISIBLE[user]}
+
+
+def _page_inventory(actor_: Actor, query: str = "") -> set[str]:
+    response = actor_.get(f"/equipment{query}")
+    assert response.status_code == 200
+    ids = {int(i) for i in re.findall(r'<tr data-id="(\d+)"', _html(response))}
+    rows = db.session.execute(select(Equipment.id, Equipment.inventory_no)).all()
+    return {inv for id_, inv in rows if id_ in ids}
+
+
+def _api_inventory(actor_: Actor, query: str = "") -> set[str]:
+    response = actor_.get(f"/api/v1/equipment{query}")
+    assert response.status_code == 200
+    return {item["inventory_no"] for item in response.get_json()["items"]}
+
+
+def _export_cells(actor_: Actor, query: str = "") -> set[str]:
+    response = actor_.get(f"/equipment/export.xlsx{query}")
+    assert response.status_code == 200
+    book = load_workbook(io.BytesIO(response.get_data()), read_only=True)
+    return {str(v) for sheet in book for row in sheet.iter_rows(values_only=True) for v in row}
+
+
+def _names_in(text: str, names) -> set[str]:
+    return {name for name in names if name in text}
+
+
+@pytest.mark.parametrize("user", USERS)
+def test_lists_show_exactly_what_is_in_scope(user, more, actor):
+    who = actor(user)
+    items = _visible(user, INVENTORY)
+    assert _page_inventory(who) == items
+    assert _api_inventory(who) == items
+
+    facilities = _visible(user, FACILITY_NAMES)
+    for url in ("/facilities", "/equipment", "/imports"):
+        assert _names_in(_html(who.get(url)), FACILITY_NAMES.values()) <= facilities, url
+    assert _names_in(_html(who.get("/facilities")), FACILITY_NAMES.values()) == facilities
+    api = who.get("/api/v1/facilities").get_json()
+    assert {f["name"] for f in api} == facilities
+
+    batches = _visible(user, BATCH_FILES)
+    assert _names_in(_html(who.get("/imports")), BATCH_FILES.values()) == batches
+    assert {b["filename"] for b in who.get("/api/v1/imports").get_json()} == batches
+
+
+FOREIGN_FILTERS = [
+    "?facility_id={fac_A}",
+    "?facility_id={fac_A2}",
+    "?organization_id={org_A}",
+    "?organization_id={org_A}&facility_id={fac_A}",
+    "?organization_id={org_A}&status=decommissioned",
+    "?q=A-INV",
+    "?q=Альфа&flag=life_expired&band=unfit",
+]
+
+
+@pytest.mark.parametrize("query", FOREIGN_FILTERS)
+def test_filtering_by_another_organization_shows_nothing(query, more, world, actor):
+    query = query.format(fac_A=world.fac_a.id, fac_A2=world.fac_a2.id, org_A=world.org_a.id)
+    who = actor("eng_b")
+    assert _page_inventory(who, query) == set()
+    assert _api_inventory(who, query) == set()
+    alpha = {"Котел ДЕ-25 Альфа", "Резервуар Альфа", *FACILITY_NAMES.values()} - {"Цех Бета"}
+    for url in (f"/equipment{query}", f"/facilities{query}", f"/{query}", f"/imports{query}"):
+        assert _names_in(_html(who.get(url)), alpha) == set(), url
+    for url in ("/api/v1/facilities", "/api/v1/organizations", "/api/v1/imports"):
+        body = who.get(url + query).get_data(as_text=True)
+        assert str(world.org_a.id) not in re.findall(r'"organization_id":\s*(\d+)', body), url
+    orgs = who.get("/api/v1/organizations" + query).get_json()
+    assert [o["id"] for o in orgs] == [world.org_b.id]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: GET /equipment/export.xlsx always answers 500: export_registry() iterates "
+    "the statement with execution_options(yield_per=2000) and .unique(), which SQLAlchemy "
+    "refuses ('Can't use the ORM yield_per feature in conjunction with unique()', "
+    "equipment/exporting.py).",
+)
+def test_export_contains_exactly_what_is_in_scope(more, world, actor):
+    every = set(INVENTORY.values()) | {"A-OLD", "B-OLD"}
+    for user in USERS:
+        cells = " ".join(_export_cells(actor(user)))
+        assert _names_in(cells, every) == _visible(user, INVENTORY), user
+    ids = {"fac_A": world.fac_a.id, "fac_A2": world.fac_a2.id, "org_A": world.org_a.id}
+    for query in FOREIGN_FILTERS:
+        cells = " ".join(_export_cells(actor("eng_b"), query.format(**ids)))
+        assert _names_in(cells, ["A-INV-1", "A-INV-2", "A-OLD"]) == set(), query
+
+
+def test_a_regulator_filtering_by_a_facility_outside_the_region_sees_nothing(more, world, actor):
+    who = actor("reg_pav")
+    for query in (f"?facility_id={world.fac_a2.id}", f"?organization_id={world.org_b.id}"):
+        assert _page_inventory(who, query) == set()
+        assert _api_inventory(who, query) == set()
+    assert _api_inventory(who, f"?organization_id={world.org_a.id}") == {"A-INV-1"}
+
+
+@pytest.mark.parametrize(
+    "user,orgs",
+    [
+        ("eng_a", {"ТОО «Альфа»"}),
+        ("eng_b", {"АО «Бета»"}),
+        ("reg_pav", {"ТОО «Альфа»"}),
+        ("national", {"ТОО «Альфа»", "АО «Бета»"}),
+        ("admin", {"ТОО «Альфа»", "АО «Бета»"}),
+    ],
+)
+def test_organizations_api_lists_only_the_callers(user, orgs, world, actor):
+    listed = actor(user).get("/api/v1/organizations").get_json()
+    assert {o["name"] for o in listed} == orgs
+
+
+def test_a_regulator_sees_the_organizations_of_their_region(world, actor):
+    listed = actor("reg_kar").get("/api/v1/organizations").get_json()
+    assert "АО «Бета»" in {o["name"] for o in listed}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: Organization.scope_clause scopes regulators by the ORGANIZATION's region, "
+    "while facilities and equipment are scoped by the FACILITY's region: reg_kar sees A-02 "
+    "and its equipment (and org A's name on /facilities) but /api/v1/organizations omits "
+    "org A and /api/v1/organizations/<org A> answers 404 (accounts/models.py).",
+)
+def test_a_regulator_can_look_up_the_organization_of_every_facility_they_see(world, actor):
+    who = actor("reg_kar")
+    facilities = who.get("/api/v1/facilities").get_json()
+    orgs = {o["id"] for o in who.get("/api/v1/organizations").get_json()}
+    assert {f["organization_id"] for f in facilities} <= orgs
+    assert who.get(f"/api/v1/organizations/{world.org_a.id}").status_code == 200
+
+
+def _dashboard(page: str) -> dict[str, int]:
+    """The dashboard's numbers: totals, then the count of each band and flag card."""
+    total = re.search(r"(\d+) ед\. оборудования на (\d+) ОПО", page)
+    out = {"total": int(total.group(1)), "facilities": int(total.group(2))}
+    for attr in ("data-band", "data-flag"):
+        for name, n in re.findall(rf'{attr}="(\w+)".*?<div class="n">(\d+)</div>', page, re.S):
+            out[name] = int(n)
+    return out
+
+
+def test_dashboard_counts_only_the_organizations_items(world, make, actor):
+    make.equipment(world.fac_b, "B-NEW", commissioned_on=date.today() - timedelta(days=30))
+    make.equipment(world.fac_b, "B-NEW-2", commissioned_on=date.today() - timedelta(days=60))
+    eng_a = _dashboard(_html(actor("eng_a").get("/")))
+    eng_b = _dashboard(_html(actor("eng_b").get("/")))
+    admin = _dashboard(_html(actor("admin").get("/")))
+    assert (eng_a["total"], eng_a["facilities"]) == (2, 2)
+    assert (eng_b["total"], eng_b["facilities"]) == (3, 1)
+    assert (admin["total"], admin["facilities"]) == (5, 3)
+    assert eng_a["unfit"] == 2 and eng_a["good"] == 0
+    assert eng_a["life_expired"] == 2 and eng_a["critical"] == 2
+    assert eng_b["unfit"] == 1 and eng_b["good"] == 2 and eng_b["life_expired"] == 1
+    assert admin["unfit"] == 3 and admin["good"] == 2 and admin["life_expired"] == 3
+    assert _dashboard(_html(actor("reg_pav").get("/")))["unfit"] == 1
+    assert _dashboard(_html(actor("reg_kar").get("/")))["unfit"] == 2
+    # filters in the URL do not widen the dashboard
+    page = _html(actor("eng_a").get(f"/?organization_id={world.org_b.id}"))
+    assert _dashboard(page) == eng_a
+
+
+# ---------------------------------------------------------------------------- creating
+
+
+def _new_equipment_form(facility_id: int) -> dict:
+    return {
+        "facility_id": str(facility_id),
+        "inventory_no": "NEW-1",
+        "name": "Сосуд новый",
+        "device_type": "pressure_vessel",
+        "service_life_source": "unknown",
+        "status": "in_service",
+    }
+
+
+def _new_equipment_json(facility_id: int) -> dict:
+    return {
+        "facility_id": facility_id,
+        "inventory_no": "NEW-1",
+        "name": "Сосуд новый",
+        "device_type": "pressure_vessel",
+    }
+
+
+def test_engineer_cannot_create_equipment_in_another_organizations_facility(world, actor):
+    who = actor("eng_a")
+    page = _html(who.get(f"/equipment/new?facility_id={world.fac_b.id}"))
+    assert "Цех Бета" not in page and "Котельная Альфа" in page
+    before = db_state()
+    response = who.post("/equipment/new", data=_new_equipment_form(world.fac_b.id))
+    assert response.status_code == 400
+    assert 'id="facility_id-error"' in _html(response)
+    response = who.post("/api/v1/equipment", json=_new_equipment_json(world.fac_b.id))
+    assert response.status_code == 422
+    assert set(response.get_json()["errors"]["json"]) == {"facility_id"}
+    assert changed_tables(before, db_state()) == []
+    # control: the same requests work in one's own facility
+    ok = who.post("/equipment/new", data=_new_equipment_form(world.fac_a.id))
+    assert ok.status_code == 302
+
+
+def test_engineer_cannot_move_equipment_into_another_organization(world, actor):
+    actors = {name: actor(name) for name in ("eng_a", "admin")}
+    before = db_state()
+    for name, who in actors.items():
+        response = who.patch(
+            f"/api/v1/equipment/{world.item_a.id}", json={"facility_id": world.fac_b.id}
+        )
+        assert response.status_code == 422, name
+        assert "facility_id" in response.get_json()["errors"]["json"]
+    form = {
+        "facility_id": str(world.fac_b.id),
+        "inventory_no": "A-INV-1",
+        "name": "Котел ДЕ-25 Альфа",
+        "device_type": "steam_boiler",
+        "service_life_source": "unknown",
+        "status": "in_service",
+    }
+    response = actor("eng_a").post(f"/equipment/{world.item_a.id}/edit", data=form)
+    assert response.status_code == 400
+    assert 'id="facility_id-error"' in _html(response)
+    assert changed_tables(before, db_state()) == []
+
+
+def test_engineer_cannot_hand_a_facility_to_another_organization(world, actor):
+    who = actor("eng_a")
+    response = who.patch(
+        f"/api/v1/facilities/{world.fac_a.id}",
+        json={"organization_id": world.org_b.id, "name": "Котельная Альфа-2"},
+    )
+    assert response.status_code == 200
+    assert response.get_json()["organization_id"] == world.org_a.id
+    db.session.rollback()  # see what the requests committed
+    assert db.session.get(Facility, world.fac_a.id).organization_id == world.org_a.id
+
+
+def test_facilities_created_by_an_engineer_land_in_their_organization(world, actor):
+    who = actor("eng_b")
+    page = _html(actor("admin").get("/facilities/new"))
+    assert "АО «Бета»" in page and "ТОО «Альфа»" in page  # admins choose the organization
+    assert "ТОО «Альфа»" not in _html(who.get("/facilities/new"))
+    body = {
+        "organization_id": world.org_a.id,
+        "code": "X-API",
+        "name": "Чужой ОПО через API",
+        "region_id": world.fac_a.region_id,
+    }
+    response = who.post("/api/v1/facilities", json=body)
+    assert response.status_code == 201
+    assert response.get_json()["organization_id"] == world.org_b.id
+    form = {
+        "organization_id": str(world.org_a.id),
+        "code": "X-PAGE",
+        "name": "Чужой ОПО через форму",
+        "region_id": str(world.fac_a.region_id),
+        "sector": "other",
+        "hazard_class": "",
+        "status": "operating",
+    }
+    assert who.post("/facilities/new", data=form).status_code == 302
+    db.session.rollback()  # see what the requests committed
+    orgs = dict(db.session.execute(select(Facility.code, Facility.organization_id)).all())
+    assert orgs["X-API"] == orgs["X-PAGE"] == world.org_b.id
+
+
+def test_an_import_cannot_reach_another_organizations_facility(world, actor):
+    who = actor("eng_a")
+    data = _xlsx(
+        [
+            ["Инвентарный номер", "Наименование", "Вид устройства"],
+            ["IMP-1", "Кран из файла", "кран мостовой"],
+        ]
+    )
+    before = db_state()
+    response = who.post(
+        "/api/v1/imports",
+        data={
+            "file": (io.BytesIO(data), "list.xlsx"),
+            "dry_run": "false",
+            "default_facility_id": str(world.fac_b.id),
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert changed_tables(before, db_state()) == []
+
+
+def test_an_engineers_upload_goes_to_their_own_organization(world, actor):
+    who = actor("eng_b")
+    header = ["Код ОПО", "Инвентарный номер", "Наименование", "Вид устройства"]
+    data = _xlsx([header, ["B-01", "UP-1", "Сосуд из файла", "сосуд под давлением"]])
+    page = who.post(
+        "/imports",
+        data={"file": (io.BytesIO(data), "page.xlsx"), "organization_id": str(world.org_a.id)},
+        content_type="multipart/form-data",
+    )
+    assert page.status_code == 302
+    api = who.post(
+        "/api/v1/imports",
+        data={"file": (io.BytesIO(data), "api.xlsx"), "organization": world.org_a.bin},
+        content_type="multipart/form-data",
+    )
+    assert api.status_code == 201
+    db.session.rollback()
+    rows = db.session.execute(select(ImportBatch.filename, ImportBatch.organization_id)).all()
+    assert dict(rows) == {"page.xlsx": world.org_b.id, "api.xlsx": world.org_b.id}
+
+
+REGULATOR_CREATES = [
+    ("GET", "/equipment/new", None),
+    ("POST", "/equipment/new", "form"),
+    ("GET", "/facilities/new", None),
+    ("POST", "/facilities/new", "facility"),
+    ("POST", "/imports", "file"),
+    ("POST", "/api/v1/equipment", "json"),
+    ("POST", "/api/v1/facilities", "facility_json"),
+    ("POST", "/api/v1/imports", "file"),
+]
+
+
+@pytest.mark.parametrize("regulator", ["reg_pav", "national"])
+@pytest.mark.parametrize("method,url,body", REGULATOR_CREATES)
+def test_regulators_cannot_create(method, url, body, regulator, world, actor):
+    who = actor(regulator)
+    facility = world.fac_a
+    kwargs = {}
+    if body == "form":
+        kwargs["data"] = _new_equipment_form(facility.id)
+    elif body == "facility":
+        kwargs["data"] = {
+            "organization_id": str(world.org_a.id),
+            "code": "R-1",
+            "name": "ОПО регулятора",
+            "region_id": str(facility.region_id),
+            "sector": "other",
+            "status": "operating",
+        }
+    elif body == "json":
+        kwargs["json"] = _new_equipment_json(facility.id)
+    elif body == "facility_json":
+        kwargs["json"] = {"code": "R-1", "name": "ОПО", "region_id": facility.region_id}
+    elif body == "file":
+        data = _xlsx([["Инвентарный номер", "Наименование"], ["R-1", "С"]])
+        kwargs["data"] = {"file": (io.BytesIO(data), "r.xlsx"), "dry_run": "false"}
+        kwargs["content_type"] = "multipart/form-data"
+    before = db_state()
+    response = who.open(url, method, **kwargs)
+    assert response.status_code == 403
+    assert changed_tables(before, db_state()) == []
+
+
+# ---------------------------------------------------------------------------- users API
+
+
+NEW_USER = {
+    "email": "intruder@example.kz",
+    "password": "a-long-password",
+    "role": "admin",
+}
+
+
+@pytest.mark.parametrize("user", ["eng_a", "reg_pav", "national"])
+def test_users_api_is_404_for_non_admins(user, actor):
+    who = actor(user)
+    assert who.get("/users").status_code == 404
+    response = who.get("/api/v1/users")
+    assert response.status_code == 404 and response.get_json()["code"] == 404
+    before = db_state()
+    response = who.post("/api/v1/users", json=NEW_USER)
+    assert response.status_code == 404
+    assert changed_tables(before, db_state()) == []
+    assert db.session.query(User).filter_by(email=NEW_USER["email"]).count() == 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: POST /api/v1/users validates the body (@blp.arguments) before the admin check, "
+    "so a non-admin sending an incomplete body gets 422 listing the user fields instead of 404 "
+    "(accounts/api.py).",
+)
+def test_users_api_is_404_for_non_admins_whatever_the_body(actor):
+    who = actor("eng_a")
+    response = who.post("/api/v1/users", json={})
+    assert response.status_code == 404
+
+
+def test_admin_lists_and_creates_users(world, actor):
+    who = actor("admin")
+    listed = who.get("/api/v1/users").get_json()
+    users = (world.eng_a, world.eng_b, world.reg_pav, world.reg_kar, world.national, world.admin)
+    assert {u["email"] for u in listed} == {u.email for u in users}
+    body = {**NEW_USER, "role": Role.ENGINEER.value, "org_bin": world.org_a.bin}
+    response = who.post("/api/v1/users", json=body)
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["organization_id"] == world.org_a.id

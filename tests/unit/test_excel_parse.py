@@ -1,0 +1,755 @@
+"""Excel import: the shared samples and the messy lists engineers really send (pure, no app)."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from datetime import date, datetime
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from equipment.excel import FileRejected, Limits, open_sheet_rows, parse_asset_list
+from equipment.excel.headers import find_header, match_title
+from equipment.excel.values import (
+    parse_date,
+    parse_date_ex,
+    parse_device_type,
+    parse_number,
+    parse_percent,
+    parse_status,
+    parse_text,
+    parse_year,
+)
+
+SAMPLES = Path("/work/shared/samples")
+SAMPLE_NAMES = ("asset_list_clean_ru", "asset_list_1c_export", "asset_list_en")
+
+
+def sample(name: str) -> tuple[bytes, dict]:
+    data = (SAMPLES / f"{name}.xlsx").read_bytes()
+    expected = json.loads((SAMPLES / f"{name}.expected.json").read_text(encoding="utf-8"))
+    return data, expected
+
+
+def xlsx(tmp_path: Path, *sheets, merges=(), formats=None, name="list.xlsx") -> bytes:
+    """A real .xlsx from ``(title, rows)`` pairs; rows are lists of cell values from column A."""
+    workbook = openpyxl.Workbook()
+    workbook.remove(workbook.active)
+    for title, rows in sheets:
+        sheet = workbook.create_sheet(title)
+        for row in rows:
+            sheet.append(list(row))
+    first = workbook.worksheets[0]
+    for cell_range in merges:
+        first.merge_cells(cell_range)
+    for cell, number_format in (formats or {}).items():
+        first[cell].number_format = number_format
+    path = tmp_path / name
+    workbook.save(path)
+    return path.read_bytes()
+
+
+HEADER_RU = ["Инв. №", "Наименование", "Вид ТУ", "Год выпуска", "Ввод в эксплуатацию"]
+
+
+def row_ru(inv, name="Котел КВ-ГМ-10", kind="Котел водогрейный", year=1990, start="01.02.1991"):
+    return [inv, name, kind, year, start]
+
+
+# ---------------------------------------------------------------------------- the samples
+
+
+@pytest.mark.parametrize("name", SAMPLE_NAMES)
+def test_sample_counts_match_expected(name):
+    data, expected = sample(name)
+    result = parse_asset_list(data, f"{name}.xlsx")
+    assert result.rows_read == expected["rows"]
+    assert result.valid_count == expected["valid"]
+    assert result.invalid_count == expected["invalid"]
+    assert result.valid_count + result.invalid_count == result.rows_read
+
+
+def test_1c_export_reports_the_five_errors_where_they_are():
+    data, expected = sample("asset_list_1c_export")
+    result = parse_asset_list(data, "asset_list_1c_export.xlsx")
+    found = [(e.excel_row, e.column) for e in result.errors]
+    assert found == [(e["excel_row"], e["column"]) for e in expected["errors"]]
+    by_row = {e.excel_row: e for e in result.errors}
+    assert by_row[14].message.startswith("не указан инвентарный номер")
+    assert by_row[26].message == "нет такой даты: 31.02.2015"
+    assert by_row[26].value == "31.02.2015"
+    assert by_row[49].message == "износ должен быть от 0 до 100 %"
+    assert by_row[49].value == "130 %"
+    assert by_row[85].value == "двадцать" and "от 1 до 100" in by_row[85].message
+    duplicate = by_row[110].value
+    first = next(r.excel_row for r in result.rows if r.values["inventory_no"] == duplicate)
+    assert first < 110
+    assert by_row[110].message == f"инвентарный номер повторяется (см. строку {first})"
+
+
+def test_1c_export_header_group_rows_and_text_values():
+    data, _ = sample("asset_list_1c_export")
+    result = parse_asset_list(data, "asset_list_1c_export.xlsx")
+    assert result.header_row == 5
+    assert result.mapping["Инв. №"] == "inventory_no"
+    assert result.mapping["Посл. тех. освидетельствование"] == "last_inspection_on"
+    assert result.ignored_columns == ["№ п/п"]
+    first = result.rows[0]
+    assert first.excel_row == 8  # after the column-number line and the first group row
+    assert first.values["inventory_no"] == "0000100000"  # leading zeros kept
+    assert first.values["device_type"] == "pressure_vessel"
+    assert first.values["commissioned_on"] == date(1979, 12, 26)
+    assert first.values["wear_pct"] == pytest.approx(81.8)
+    assert first.values["service_life_years"] == 20
+    assert first.values["facility_name"] == "Котельная №2"
+    assert result.facility_labels == [
+        "Котельная №2",
+        "Цех подъёмных сооружений",
+        "Склад ГСМ",
+        "Компрессорная станция",
+        "Котельная №1",
+    ]
+    assert result.rows[-1].values["facility_name"] == "Котельная №1"
+
+
+def test_clean_sample_facilities_and_native_types():
+    data, expected = sample("asset_list_clean_ru")
+    result = parse_asset_list(data, "asset_list_clean_ru.xlsx")
+    assert sorted(result.facility_labels) == expected["facilities"]
+    assert result.ignored_columns == []
+    first = result.rows[0].values
+    assert first["manufacture_year"] == 2008 and isinstance(first["manufacture_year"], int)
+    assert first["commissioned_on"] == date(2009, 2, 16)
+    assert first["pressure_mpa"] == 1.4
+    assert first["facility_code"] == "OPO-02"
+
+
+def test_english_sample_fraction_wear_becomes_percent():
+    data, _ = sample("asset_list_en")
+    result = parse_asset_list(data, "asset_list_en.xlsx")
+    wear = [row.values["wear_pct"] for row in result.rows]
+    assert wear[0] == pytest.approx(60.2)
+    assert all(0 <= w <= 100 for w in wear) and max(wear) > 1
+    assert any("долями единицы" in note for note in result.notes)
+    assert result.rows[0].values["last_inspection_on"] == date(2026, 10, 1)  # ISO text
+
+
+# ---------------------------------------------------------------------------- messy layouts
+
+
+def test_title_rows_empty_first_column_and_units_row(tmp_path):
+    rows = [
+        [None, "Перечень технических устройств"],
+        [None, "ТОО «Пример», на 01.01.2026"],
+        [],
+        [None, "Инв. №", "Наименование", "Износ", "Рабочее давление", "Срок службы"],
+        [None, None, None, "%", "МПа", "лет"],
+        [None, "A-1", "Котел ДЕ-6", 45, "1,4", 20],
+        [None, "A-2", "Котел ДЕ-10", "50,5 %", "1.3", "24"],
+    ]
+    result = parse_asset_list(xlsx(tmp_path, ("Лист1", rows)), "list.xlsx")
+    assert result.header_row == 4
+    assert result.rows_read == 2
+    assert [r.excel_row for r in result.rows] == [6, 7]
+    assert result.rows[0].values == {
+        "inventory_no": "A-1",
+        "name": "Котел ДЕ-6",
+        "wear_pct": 45.0,
+        "pressure_mpa": 1.4,
+        "service_life_years": 20,
+    }
+    assert result.rows[1].values["wear_pct"] == 50.5
+    assert result.errors == []
+
+
+def test_reader_keeps_excel_columns_and_row_numbers(tmp_path):
+    data = xlsx(tmp_path, ("S", [[], [], [None, None, "x"], [None, "a", None, 3.5]]))
+    sheet = open_sheet_rows(data, "s.xlsx", Limits())
+    rows = dict(sheet.rows())
+    assert rows[3][2] == "x" and rows[3][0] is None
+    assert rows[4][1] == "a" and rows[4][3] == 3.5
+
+
+def test_merged_facility_cells_reach_every_row(tmp_path):
+    rows = [
+        ["ОПО", "Инвентарный номер", "Наименование"],
+        ["OPO-01", "1", "Лифт ПП-10"],
+        [None, "2", "Лифт ПП-16"],
+        [None, "3", "Лифт ГП-5"],
+        ["Котельная №2", "4", "Котел КВ-ГМ-50"],
+        [None, "5", "Котел КВ-ГМ-30"],
+    ]
+    data = xlsx(tmp_path, ("Реестр", rows), merges=("A2:A4", "A5:A6"))
+    result = parse_asset_list(data, "list.xlsx")
+    assert result.errors == []
+    facilities = [
+        (r.values.get("facility_code"), r.values.get("facility_name")) for r in result.rows
+    ]
+    assert facilities == [("OPO-01", None)] * 3 + [(None, "Котельная №2")] * 2
+    assert result.facility_labels == ["OPO-01", "Котельная №2"]
+
+
+def test_group_rows_merged_across_the_width_carry_the_facility(tmp_path):
+    rows = [
+        ["№ п/п", "Инв. №", "Наименование ТУ", "Вид ТУ"],
+        ["ОПО: OPO-03 Компрессорная станция"],
+        [1, "100", "Ресивер В-10", "ресивер"],
+        ["Объект: Склад ГСМ"],
+        [2, "101", "РВС-1000", "РВС"],
+        [None, "Итого по объекту:", "1 ед."],
+        ["Цех подъёмных сооружений"],
+        [3, "102", "Кран мостовой 10 т", "Кран мостовой"],
+    ]
+    data = xlsx(tmp_path, ("Лист", rows), merges=("A2:D2", "A4:D4", "A7:D7"))
+    result = parse_asset_list(data, "list.xlsx")
+    assert result.errors == []
+    assert result.rows_read == 3
+    values = [r.values for r in result.rows]
+    assert (values[0]["facility_code"], values[0]["facility_name"]) == (
+        "OPO-03",
+        "Компрессорная станция",
+    )
+    assert values[1]["facility_name"] == "Склад ГСМ" and "facility_code" not in values[1]
+    assert values[2]["facility_name"] == "Цех подъёмных сооружений"
+    assert [v["device_type"] for v in values] == ["pressure_vessel", "tank", "crane"]
+    assert result.facility_labels == ["OPO-03", "Склад ГСМ", "Цех подъёмных сооружений"]
+
+
+def test_group_label_in_the_name_column_and_a_lone_note(tmp_path):
+    rows = [
+        ["Инв. №", "Наименование", "Примечание"],
+        [None, "Котельная №1"],
+        ["1", "Котел ДЕ-6", None],
+        [None, None, "списать в 2027"],
+    ]
+    result = parse_asset_list(xlsx(tmp_path, ("Лист", rows)), "list.xlsx")
+    assert result.rows[0].values["facility_name"] == "Котельная №1"
+    assert result.rows_read == 2  # the lone note is a data row without number and name
+    assert [(e.excel_row, e.column) for e in result.errors] == [
+        (4, "Инв. №"),
+        (4, "Наименование"),
+    ]
+
+
+def test_kazakh_headers(tmp_path):
+    rows = [
+        ["Инвентарлық нөмірі", "Атауы", "Түрі", "Дайындалған жылы", "Тозу, %", "ҚӨО коды"],
+        ["ИН-1", "Бу қазаны ДЕ-6", "бу қазаны", 1985, 70, "OPO-01"],
+        ["ИН-2", "Лифт", "лифт", 2001, 35.5, "OPO-02"],
+    ]
+    result = parse_asset_list(xlsx(tmp_path, ("Тізім", rows)), "list.xlsx")
+    assert result.errors == []
+    assert result.mapping == {
+        "Инвентарлық нөмірі": "inventory_no",
+        "Атауы": "name",
+        "Түрі": "device_type",
+        "Дайындалған жылы": "manufacture_year",
+        "Тозу, %": "wear_pct",
+        "ҚӨО коды": "facility_code",
+    }
+    assert result.rows[0].values["device_type"] == "steam_boiler"
+    assert result.rows[1].values["wear_pct"] == 35.5
+
+
+def test_thousands_separators_short_years_and_decimal_commas(tmp_path):
+    rows = [
+        ["Инв. №", "Наименование", "Наработка, циклов", "Предельное число циклов",
+         "Ввод в эксплуатацию", "След. тех. освидетельствование", "Рабочая температура"],
+        ["1", "Сосуд В-1", "12\u00a0500", "1 000 000", "26.12.79", "15.01.30", "−5,5"],
+        ["2", "Сосуд В-2", "7\u202f000", 20000, "1.2.2015", "2030-05-01", "115 °C"],
+    ]  # fmt: skip
+    result = parse_asset_list(xlsx(tmp_path, ("Лист", rows)), "list.xlsx")
+    assert result.errors == []
+    first, second = (r.values for r in result.rows)
+    assert first["cycle_count"] == 12500 and first["cycle_limit"] == 1_000_000
+    assert first["commissioned_on"] == date(1979, 12, 26)
+    assert first["next_inspection_on"] == date(2030, 1, 15)
+    assert first["temperature_c"] == -5.5
+    assert second["cycle_count"] == 7000 and second["cycle_limit"] == 20000
+    assert second["commissioned_on"] == date(2015, 2, 1)
+    assert second["temperature_c"] == 115
+
+
+def test_percent_formatted_fractions_are_read_as_percent(tmp_path):
+    rows = [["Инв. №", "Наименование", "Физический износ"]]
+    rows += [[f"N{i}", f"Таль {i}", fraction] for i, fraction in enumerate((0.45, 0.07, 1, 0.9))]
+    formats = {f"C{r}": "0%" for r in range(2, 6)}
+    result = parse_asset_list(xlsx(tmp_path, ("Лист", rows), formats=formats), "list.xlsx")
+    assert [r.values["wear_pct"] for r in result.rows] == [45.0, 7.0, 100.0, 90.0]
+    assert result.notes
+
+
+def test_whole_percents_are_not_multiplied(tmp_path):
+    rows = [["Инв. №", "Наименование", "Износ, %"], ["1", "Таль", 5], ["2", "Таль", 55]]
+    result = parse_asset_list(xlsx(tmp_path, ("Лист", rows)), "list.xlsx")
+    assert [r.values["wear_pct"] for r in result.rows] == [5.0, 55.0]
+    assert result.notes == []
+
+
+def test_mixed_fractions_and_percents_are_kept_with_a_warning(tmp_path):
+    rows = [["Инв. №", "Наименование", "Износ, %"], ["1", "Таль", 0.5], ["2", "Таль", 55]]
+    result = parse_asset_list(xlsx(tmp_path, ("Лист", rows)), "list.xlsx")
+    assert [r.values["wear_pct"] for r in result.rows] == [0.5, 55.0]
+    assert len(result.notes) == 1 and "доли единицы" in result.notes[0]
+
+
+def test_totals_row_and_signatures_are_not_data(tmp_path):
+    rows = [
+        HEADER_RU,
+        row_ru("1"),
+        row_ru("2"),
+        [],
+        ["Итого:", "2 ед."],
+        [],
+        [None, "Главный инженер", None, "Иванов И. И."],
+    ]
+    result = parse_asset_list(xlsx(tmp_path, ("Лист", rows)), "list.xlsx")
+    assert result.rows_read == 2
+    assert result.valid_count == 2 and result.errors == []
+
+
+def test_repeated_page_headers_and_column_numbers_are_skipped(tmp_path):
+    rows = [HEADER_RU, [1, 2, 3, 4, 5], row_ru("1"), HEADER_RU, ["1", "2", "3", "4", "5"]]
+    rows += [row_ru("2")]
+    result = parse_asset_list(xlsx(tmp_path, ("Лист", rows)), "list.xlsx")
+    assert result.rows_read == 2
+    assert [r.excel_row for r in result.rows] == [3, 6]
+
+
+def test_duplicate_inventory_numbers_are_reported_on_later_rows(tmp_path):
+    rows = [HEADER_RU, row_ru("0000100"), row_ru("0000200"), row_ru("0000100"), row_ru("0000100")]
+    result = parse_asset_list(xlsx(tmp_path, ("Лист", rows)), "list.xlsx")
+    assert [r.excel_row for r in result.rows] == [2, 3]
+    assert [(e.excel_row, e.column, e.value, e.message) for e in result.errors] == [
+        (4, "Инв. №", "0000100", "инвентарный номер повторяется (см. строку 2)"),
+        (5, "Инв. №", "0000100", "инвентарный номер повторяется (см. строку 2)"),
+    ]
+
+
+def test_numeric_inventory_numbers_lose_the_trailing_zero_fraction(tmp_path):
+    rows = [HEADER_RU, row_ru(100000), row_ru("0000100000")]
+    result = parse_asset_list(xlsx(tmp_path, ("Лист", rows)), "list.xlsx")
+    assert [r.values["inventory_no"] for r in result.rows] == ["100000", "0000100000"]
+
+
+def test_several_bad_cells_give_one_error_each(tmp_path):
+    rows = [
+        ["Инв. №", "Наименование", "Вид ТУ", "Год выпуска", "Ввод в эксплуатацию", "Износ",
+         "Срок службы", "Статус"],
+        [None, "Насос", "Насос", 1850, "30.02.2010", "-3", 150, "сломан"],
+        ["7", "Котел", "котел паровой", 2010, "01.01.2005", "10", 20, "в работе"],
+    ]  # fmt: skip
+    result = parse_asset_list(xlsx(tmp_path, ("Лист", rows)), "list.xlsx")
+    assert result.rows == [] and result.rows_read == 2
+    errors = {(e.excel_row, e.column): e for e in result.errors}
+    assert set(errors) == {
+        (2, "Инв. №"),
+        (2, "Вид ТУ"),
+        (2, "Год выпуска"),
+        (2, "Ввод в эксплуатацию"),
+        (2, "Износ"),
+        (2, "Срок службы"),
+        (2, "Статус"),
+        (3, "Ввод в эксплуатацию"),
+    }
+    assert "сосуд под давлением" in errors[2, "Вид ТУ"].message  # says what is expected
+    assert errors[2, "Год выпуска"].value == "1850"
+    assert "от 1900 до" in errors[2, "Год выпуска"].message
+    assert errors[2, "Ввод в эксплуатацию"].message == "нет такой даты: 30.02.2010"
+    assert errors[2, "Износ"].message == "износ должен быть от 0 до 100 %"
+    assert errors[2, "Срок службы"].message == "срок службы должен быть от 1 до 100 лет"
+    assert "в эксплуатации" in errors[2, "Статус"].message
+    assert "раньше года изготовления (2010)" in errors[3, "Ввод в эксплуатацию"].message
+    assert errors[3, "Ввод в эксплуатацию"].value == "01.01.2005"
+
+
+def test_unknown_columns_are_reported_as_ignored(tmp_path):
+    rows = [
+        ["Инв. №", "Стоимость, тенге", "Наименование", "Ответственный", "Статус"],
+        ["1", "1 000 000", "Лифт", "Петров", "в эксплуатации"],
+    ]
+    result = parse_asset_list(xlsx(tmp_path, ("Лист", rows)), "list.xlsx")
+    assert result.ignored_columns == ["Стоимость, тенге", "Ответственный"]
+    assert result.rows[0].values == {"inventory_no": "1", "name": "Лифт", "status": "in_service"}
+
+
+def test_year_only_dates_are_flagged(tmp_path):
+    rows = [HEADER_RU, row_ru("1", year=1980, start="1981 г."), row_ru("2", start=2015)]
+    result = parse_asset_list(xlsx(tmp_path, ("Лист", rows)), "list.xlsx")
+    assert [r.values["commissioned_on"] for r in result.rows] == [
+        date(1981, 1, 1),
+        date(2015, 1, 1),
+    ]
+    assert all(r.approximate == frozenset({"commissioned_on"}) for r in result.rows)
+    assert any("только год" in note for note in result.notes)
+
+
+def test_excel_dates_serials_and_datetimes(tmp_path):
+    rows = [
+        ["Инв. №", "Наименование", "Дата ввода", "Дата оценки износа", "Дата последнего ТО"],
+        ["1", "Лифт", date(2001, 5, 6), datetime(2024, 3, 1, 10, 30), 45292],
+    ]
+    result = parse_asset_list(xlsx(tmp_path, ("Лист", rows)), "list.xlsx")
+    values = result.rows[0].values
+    assert values["commissioned_on"] == date(2001, 5, 6)
+    assert values["assessed_on"] == date(2024, 3, 1)
+    assert values["last_inspection_on"] == date(2024, 1, 1)  # serial number 45292
+
+
+def test_two_level_header(tmp_path):
+    rows = [
+        ["Инв. №", "Наименование", "Техническое освидетельствование", None],
+        [None, None, "последнее", "следующее"],
+        ["1", "Котел", "10.02.2024", "10.02.2028"],
+    ]
+    data = xlsx(tmp_path, ("Лист", rows), merges=("A1:A2", "B1:B2", "C1:D1"))
+    result = parse_asset_list(data, "list.xlsx")
+    assert result.header_row == 2
+    assert result.rows[0].values["last_inspection_on"] == date(2024, 2, 10)
+    assert result.rows[0].values["next_inspection_on"] == date(2028, 2, 10)
+
+
+def test_second_sheet_holds_the_data(tmp_path):
+    cover = [["Инструкция"], ["Заполните лист «Реестр»"], ["Версия 3"]]
+    data = xlsx(tmp_path, ("Титул", cover), ("Реестр", [HEADER_RU, row_ru("1"), row_ru("2")]))
+    result = parse_asset_list(data, "list.xlsx")
+    assert result.sheet_name == "Реестр"
+    assert result.valid_count == 2
+
+
+def test_explicit_mapping_overrides_detection(tmp_path):
+    rows = [["Код", "Что", "Примечание"], ["K-1", "Кран", "на ремонте"]]
+    data = xlsx(tmp_path, ("Лист", rows))
+    with pytest.raises(FileRejected, match="строка заголовков"):
+        parse_asset_list(data, "list.xlsx")
+    result = parse_asset_list(
+        data, "list.xlsx", mapping={"код": "inventory_no", 1: "name", "Примечание": None}
+    )
+    assert result.mapping == {"Код": "inventory_no", "Что": "name"}
+    assert result.ignored_columns == ["Примечание"]
+    assert result.rows[0].values == {"inventory_no": "K-1", "name": "Кран"}
+    with pytest.raises(ValueError, match="неизвестное поле"):
+        parse_asset_list(data, "list.xlsx", mapping={"Код": "serial"})
+
+
+def test_unused_numbered_template_lines_are_not_rows(tmp_path):
+    rows = [["№ п/п", *HEADER_RU], [1, *row_ru("A")], [2], [3], [4, None, None, None, None, None]]
+    result = parse_asset_list(xlsx(tmp_path, ("Лист", rows)), "list.xlsx")
+    assert result.rows_read == 1 and result.errors == []
+
+
+def test_facility_column_with_code_and_name(tmp_path):
+    rows = [
+        ["Инв. №", "Наименование", "Объект"],
+        ["1", "Кран", "OPO-05 Цех подъёмных сооружений"],
+        ["2", "Лифт", "Компрессорная станция"],
+    ]
+    result = parse_asset_list(xlsx(tmp_path, ("Лист", rows)), "list.xlsx")
+    first, second = (r.values for r in result.rows)
+    assert (first["facility_code"], first["facility_name"]) == (
+        "OPO-05",
+        "Цех подъёмных сооружений",
+    )
+    assert second["facility_name"] == "Компрессорная станция" and "facility_code" not in second
+    assert result.facility_labels == ["OPO-05", "Компрессорная станция"]
+
+
+def test_ods_spreadsheet(tmp_path):
+    def cell(value):
+        if value is None:
+            return "<table:table-cell/>"
+        if isinstance(value, int | float):
+            return (
+                f'<table:table-cell office:value-type="float" office:value="{value}">'
+                f"<text:p>{value}</text:p></table:table-cell>"
+            )
+        return (
+            '<table:table-cell office:value-type="string">'
+            f"<text:p>{value}</text:p></table:table-cell>"
+        )
+
+    rows = [[], [None, "Инв. №", "Наименование", "Износ, %"], [None, "1", "Кран", 45]]
+    body = "".join(f"<table:table-row>{''.join(map(cell, r))}</table:table-row>" for r in rows)
+    ns = (
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"'
+    )
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ns} '
+        'office:version="1.2"><office:body><office:spreadsheet><table:table table:name="Лист1">'
+        f"{body}</table:table></office:spreadsheet></office:body></office:document-content>"
+    )
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest='
+        '"urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+        '<manifest:file-entry manifest:full-path="/" '
+        'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+        "</manifest:manifest>"
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("META-INF/manifest.xml", manifest)
+        archive.writestr("content.xml", content)
+    result = parse_asset_list(buffer.getvalue(), "list.ods")
+    assert result.header_row == 2
+    assert [(r.excel_row, r.values) for r in result.rows] == [
+        (3, {"inventory_no": "1", "name": "Кран", "wear_pct": 45.0})
+    ]
+
+
+def test_missing_required_column_says_what_was_found(tmp_path):
+    rows = [["Наименование", "Вид ТУ", "Склад"], ["Кран", "кран", "1"]]
+    with pytest.raises(FileRejected) as caught:
+        parse_asset_list(xlsx(tmp_path, ("Лист", rows)), "list.xlsx")
+    message = caught.value.message
+    assert "«Инвентарный номер»" in message
+    assert "«Наименование»" in message and "«Склад»" in message
+
+
+# ---------------------------------------------------------------------------- bad files
+
+
+def test_pdf_renamed_to_xlsx_is_rejected():
+    with pytest.raises(FileRejected, match="PDF"):
+        parse_asset_list(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "list.xlsx")
+
+
+def test_csv_renamed_to_xlsx_is_rejected():
+    with pytest.raises(FileRejected, match="текстовый файл"):
+        parse_asset_list("Инв. №;Наименование\n1;Кран\n".encode(), "list.xlsx")
+
+
+def test_html_saved_as_xls_is_rejected():
+    data = b"<html><body><table><tr><td>1</td></tr></table></body></html>"
+    with pytest.raises(FileRejected, match="HTML"):
+        parse_asset_list(data, "export.xls")
+
+
+def test_word_document_is_rejected(tmp_path):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", "<document/>")
+    with pytest.raises(FileRejected, match="документ Word"):
+        parse_asset_list(buffer.getvalue(), "list.xlsx")
+
+
+def test_encrypted_xlsx_is_rejected():
+    ole2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
+    data = ole2 + "EncryptionInfo".encode("utf-16-le") + "EncryptedPackage".encode("utf-16-le")
+    with pytest.raises(FileRejected, match="зашифрован паролем"):
+        parse_asset_list(data, "list.xlsx")
+
+
+def test_truncated_xlsx_is_rejected(tmp_path):
+    data = xlsx(tmp_path, ("Лист", [HEADER_RU, row_ru("1")]))
+    with pytest.raises(FileRejected, match="повреждён"):
+        parse_asset_list(data[: len(data) // 2], "list.xlsx")
+
+
+def test_empty_file_and_empty_workbook(tmp_path):
+    with pytest.raises(FileRejected, match="пустой"):
+        parse_asset_list(b"", "list.xlsx")
+    with pytest.raises(FileRejected, match="нет данных"):
+        parse_asset_list(xlsx(tmp_path, ("Лист1", []), ("Лист2", [])), "list.xlsx")
+
+
+def test_workbook_without_a_recognisable_header(tmp_path):
+    rows = [["Отчёт о продажах"], ["Январь", 100, 200], ["Февраль", 150, 250]]
+    with pytest.raises(FileRejected, match="не найдена строка заголовков"):
+        parse_asset_list(xlsx(tmp_path, ("Лист", rows)), "list.xlsx")
+
+
+def test_zip_bomb_is_rejected_before_parsing():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+        archive.writestr("xl/worksheets/sheet1.xml", bytes(8 * 1024 * 1024))
+    data = buffer.getvalue()
+    assert len(data) < 100_000
+    with pytest.raises(FileRejected, match="сжата в .* раз"):
+        parse_asset_list(data, "bomb.xlsx")
+    small = Limits(max_uncompressed_bytes=4 * 1024 * 1024, max_compression_ratio=10_000)
+    with pytest.raises(FileRejected, match="после распаковки"):
+        parse_asset_list(data, "bomb.xlsx", limits=small)
+
+
+def test_too_many_rows_and_too_many_bytes(tmp_path):
+    data = xlsx(tmp_path, ("Лист", [HEADER_RU] + [row_ru(str(i)) for i in range(60)]))
+    with pytest.raises(FileRejected, match="Слишком много строк"):
+        parse_asset_list(data, "list.xlsx", limits=Limits(max_rows=50))
+    with pytest.raises(FileRejected, match="слишком большой"):
+        parse_asset_list(data, "list.xlsx", limits=Limits(max_bytes=1000))
+    assert parse_asset_list(data, "list.xlsx", limits=Limits(max_rows=61)).valid_count == 60
+
+
+# ---------------------------------------------------------------------------- pieces
+
+
+@pytest.mark.parametrize(
+    ("title", "field"),
+    [
+        ("Износ, %", "wear_pct"),
+        ("Срок службы (лет)", "service_life_years"),
+        ("Рабочее давление, МПа", "pressure_mpa"),
+        ("ЗАВ.  №", "factory_no"),
+        ("Дата ввода\nв эксплуатацию", "commissioned_on"),
+        ("Физический износ на 01.01.2025, %", "wear_pct"),
+        ("Year of manufacture", "manufacture_year"),
+        ("Қызмет ету мерзімі, жыл", "service_life_years"),
+        ("Стоимость", None),
+    ],
+)
+def test_header_titles(title, field):
+    assert match_title(title) == field
+
+
+def test_find_header_skips_titles_and_units():
+    peek = [
+        (1, ["Ведомость оборудования", None, None]),
+        (2, [None, None, None]),
+        (3, ["Инвентарный номер", "Наименование", "Износ"]),
+        (4, [None, None, "%"]),
+        (5, ["1", "Кран", "40"]),
+    ]
+    match = find_header(peek)
+    assert match.header_row == 3
+    assert match.columns == {0: "inventory_no", 1: "name", 2: "wear_pct"}
+    assert match.skip_rows == {4}
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("1 234,5", 1234.5),
+        ("1\u00a0234,5", 1234.5),
+        ("1.234,5", 1234.5),
+        ("1,234.5", 1234.5),
+        ("1,4 МПа", 1.4),
+        (20.0, 20.0),
+        ("двадцать", None),
+        ("12.5.2015", None),
+        ("nan", None),
+    ],
+)
+def test_parse_number(raw, expected):
+    value, error = parse_number(raw)
+    assert value == expected
+    assert (error is None) == (expected is not None)
+
+
+@pytest.mark.parametrize(
+    ("raw", "fraction", "expected"),
+    [("45 %", False, 45.0), ("45,5%", True, 45.5), (0.45, True, 45.0), ("0,3", True, 30.0)],
+)
+def test_parse_percent(raw, fraction, expected):
+    assert parse_percent(raw, fraction=fraction) == (expected, None)
+
+
+def test_parse_percent_rejects_out_of_range():
+    assert parse_percent("101") == (None, "износ должен быть от 0 до 100 %")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected", "approximate"),
+    [
+        ("26.12.1979", date(1979, 12, 26), False),
+        ("1.2.2015", date(2015, 2, 1), False),
+        ("26.12.79", date(1979, 12, 26), False),
+        ("2015-07-01", date(2015, 7, 1), False),
+        ("2015 г.", date(2015, 1, 1), True),
+        (2015, date(2015, 1, 1), True),
+        (43831.0, date(2020, 1, 1), False),
+        (datetime(2020, 5, 1, 8, 0), date(2020, 5, 1), False),
+        ("26 декабря 1979 г.", date(1979, 12, 26), False),
+    ],
+)
+def test_parse_dates(raw, expected, approximate):
+    assert parse_date_ex(raw) == (expected, None, approximate)
+
+
+def test_impossible_and_unreadable_dates():
+    assert parse_date("31.02.2015") == (None, "нет такой даты: 31.02.2015")
+    value, error = parse_date("вчера")
+    assert value is None and "ДД.ММ.ГГГГ" in error
+    assert parse_date("01.01.1850")[1].startswith("дата вне допустимого диапазона")
+
+
+def test_parse_year_and_text():
+    assert parse_year("1985 г.") == (1985, None)
+    assert parse_year(1985.0) == (1985, None)
+    assert parse_year("79")[0] is None
+    assert parse_text("  Котел \n КВ-ГМ  ") == ("Котел КВ-ГМ", None)
+    assert parse_text(100000.0) == ("100000", None)
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("кран мостовой", "crane"),
+        ("кран козловой", "crane"),
+        ("автокран", "crane"),
+        ("сосуд под давлением", "pressure_vessel"),
+        ("сосуд, работающий под давлением", "pressure_vessel"),
+        ("ресивер", "pressure_vessel"),
+        ("котел паровой", "steam_boiler"),
+        ("котёл водогрейный", "hot_water_boiler"),
+        ("водогрейный котёл", "hot_water_boiler"),
+        ("паропровод", "steam_pipeline"),
+        ("трубопровод пара и горячей воды", "steam_pipeline"),
+        ("технологический трубопровод", "process_pipeline"),
+        ("газовое оборудование", "gas_equipment"),
+        ("ГРП", "gas_equipment"),
+        ("таль", "hoist"),
+        ("тельфер", "hoist"),
+        ("лебёдка", "hoist"),
+        ("лифт пассажирский", "lift"),
+        ("лифт грузовой", "lift"),
+        ("эскалатор", "escalator"),
+        ("резервуар", "tank"),
+        ("РВС", "tank"),
+        ("горно-шахтное оборудование", "mining"),
+        ("steam boiler", "steam_boiler"),
+        ("hot water boiler", "hot_water_boiler"),
+        ("crane", "crane"),
+        ("tank", "tank"),
+        ("lift", "lift"),
+        ("process pipeline", "process_pipeline"),
+        ("steam pipeline", "steam_pipeline"),
+        ("gas equipment", "gas_equipment"),
+        ("pressure vessel", "pressure_vessel"),
+        ("прочее", "other"),
+    ],
+)
+def test_device_types(raw, code):
+    assert parse_device_type(raw) == (code, None)
+
+
+def test_unknown_or_ambiguous_device_type_is_an_error_not_other():
+    value, error = parse_device_type("Насос центробежный")
+    assert value is None and "неизвестный вид устройства" in error and "лифт" in error
+    value, error = parse_device_type("Котел")
+    assert value is None and "паровой или водогрейный" in error
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("в эксплуатации", "in_service"),
+        ("на консервации", "conserved"),
+        ("законсервирован", "conserved"),
+        ("списан", "decommissioned"),
+        ("выведен из эксплуатации", "decommissioned"),
+        ("временно выведен из эксплуатации", "suspended"),
+        ("in service", "in_service"),
+    ],
+)
+def test_statuses(raw, code):
+    assert parse_status(raw) == (code, None)
