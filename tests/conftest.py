@@ -4,6 +4,7 @@ and a small two-organization world to test scoping against."""
 
 from __future__ import annotations
 
+import contextvars
 import os
 import tempfile
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from accounts.services import hash_password, issue_token  # noqa: E402
 from core.extensions import db  # noqa: E402
 from core.factory import create_app  # noqa: E402
 from core.settings import normalise_database_url  # noqa: E402
+from flask.testing import FlaskClient  # noqa: E402
 from equipment.catalog import DeviceType  # noqa: E402
 from equipment.models import Equipment, Facility  # noqa: E402
 from equipment.services import refresh_curves  # noqa: E402
@@ -55,6 +57,24 @@ def database_url(tmp_path_factory) -> str:
     return url
 
 
+class IsolatedClient(FlaskClient):
+    """Runs every request in its own app context, as a real server does.
+
+    Without this, a request made while the test holds an app context (the `ctx` fixture) would
+    reuse that context: the same `g` (the logged-in user cached by Flask-Login) and the same
+    database session as the test, which hides bugs that only show across requests. After each
+    request the test's own session is expired, so the test reads what the request stored.
+    """
+
+    def open(self, *args, **kwargs):
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        try:
+            db.session.expire_all()
+        except RuntimeError:  # no app context held by the test
+            pass
+        return response
+
+
 @pytest.fixture(scope="session")
 def app(database_url):
     app = create_app(
@@ -66,6 +86,7 @@ def app(database_url):
             "LOGIN_LOCK_SECONDS": 2,
         }
     )
+    app.test_client_class = IsolatedClient
     with app.app_context():
         from flask_migrate import upgrade
 
