@@ -36,9 +36,9 @@ lint: $(VENV)/.installed-test
 
 # Re-extract messages after changing user-facing text, then translate the new ones in the .po.
 messages: $(VENV)/.installed-run
-	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext -k N_ -o translations/messages.pot \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ -o translations/messages.pot \
 		--ignore-dirs=".venv tests bench migrations" .
-	$(BIN)/pybabel update -q -N -i translations/messages.pot -d translations
+	$(BIN)/pybabel update -N -i translations/messages.pot -d translations
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from flask import abort, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -64,23 +66,35 @@ def organization(org_id: int):
     return get_visible_or_404(db.session, Organization, org_id, current_scope())
 
 
+def admins_only(view):
+    """404 for everyone but administrators, before anything else (the body is not even read:
+    a non-admin learns nothing from the answer, whatever they send)."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        user = acting_user()
+        if user is None or user.role != Role.ADMIN:
+            abort(404)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
 @blp.route("/users")
 class Users(MethodView):
-    def _admin_only(self):
-        if acting_user().role != Role.ADMIN:
-            abort(404)
+    # MethodView.decorators wrap the whole dispatch, so they run before @blp.arguments
+    # parses and validates the body of any method.
+    decorators = [admins_only]
 
     @blp.response(200, UserSchema(many=True))
     def get(self):
         """Users (administrators only)."""
-        self._admin_only()
         return db.session.execute(select(User).order_by(User.email)).scalars().all()
 
     @blp.arguments(UserSchema)
     @blp.response(201, UserSchema)
     def post(self, args):
         """Create a user (administrators only)."""
-        self._admin_only()
         user = create_user(db.session, acting_user(), **args)
         db.session.commit()
         return user

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Enum, ForeignKey, Index, String, false
+from sqlalchemy import Boolean, Enum, ForeignKey, Index, String, column, exists, false, or_, table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.access import Scope
@@ -39,6 +39,11 @@ class Region(Base):
         return self.name_ru
 
 
+# The facilities table (equipment.models.Facility) as far as scoping organizations needs it,
+# named here so that accounts does not import equipment (dependencies point the other way).
+_facilities = table("facilities", column("organization_id"), column("region_id"))
+
+
 class Organization(Base):
     __tablename__ = "organizations"
 
@@ -55,10 +60,21 @@ class Organization(Base):
 
     @classmethod
     def scope_clause(cls, scope: Scope):
+        """Engineers: their own. Regional regulators: those registered in the region, and
+        those operating a facility there (facilities and equipment are seen by the facility's
+        region, so the regulator can look up whose they are)."""
         if scope.organization_id is not None:
             return cls.id == scope.organization_id
         if scope.region_id is not None:
-            return cls.region_id == scope.region_id
+            return or_(
+                cls.region_id == scope.region_id,
+                exists()
+                .where(
+                    _facilities.c.organization_id == cls.id,
+                    _facilities.c.region_id == scope.region_id,
+                )
+                .correlate_except(_facilities),
+            )
         return false()
 
     def __str__(self) -> str:

@@ -15,6 +15,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from accounts.bin import is_valid_bin, normalise_bin
 from accounts.models import ApiToken, LoginAttempt, Organization, Region, Role, User
 from core import audit
+from core.access import valid_id
 from core.db import utcnow
 from core.validation import ValidationFailed
 
@@ -85,10 +86,12 @@ def create_user(
 ) -> User:
     errors: dict[str, str] = {}
     email = (email or "").strip().lower()
-    if not EMAIL_RE.match(email):
+    if len(email) > 254 or not EMAIL_RE.match(email):  # 254: the column and RFC 5321
         errors["email"] = _l("Enter an e-mail address like name@example.kz.")
     elif session.execute(select(User.id).where(User.email == email)).first():
         errors["email"] = _l("A user with this e-mail already exists.")
+    if len(name or "") > 200:  # the column's length (PostgreSQL refuses longer text)
+        errors["name"] = _l("At most %(max)s characters.", max=200)
     if len(password or "") < MIN_PASSWORD:
         errors["password"] = _l(
             "The password must be at least %(n)s characters long.", n=MIN_PASSWORD
@@ -217,6 +220,8 @@ def user_for_token(session: Session, plain: str) -> User | None:
 
 
 def revoke_token(session: Session, user: User, token_id: int) -> bool:
+    if not valid_id(token_id):  # no row has it: do not let the database overflow on it
+        return False
     token = session.execute(
         select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id)
     ).scalar_one_or_none()

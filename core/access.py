@@ -2,7 +2,9 @@
 
 A scoped model declares ``scope_clause(scope)`` (a SQL condition). Lists go through
 ``scoped()`` and single objects through ``get_visible_or_404()``, so no view filters by hand.
-Objects outside the scope answer 404, never 403, so ids do not leak.
+Objects outside the scope answer 404, never 403, so ids do not leak. So do ids no row can
+have (beyond the INTEGER id columns): they never reach the database, where PostgreSQL would
+refuse them with an error ("integer out of range") and SQLite overflow above 2**63.
 """
 
 from __future__ import annotations
@@ -30,6 +32,13 @@ class Scope:
 
 NOTHING = Scope()
 
+MAX_ID = 2**31 - 1  # every id column is a 32-bit INTEGER on both databases
+
+
+def valid_id(value) -> bool:
+    """True for an int some row could have as its id (1 .. MAX_ID)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
+
 
 def scoped(model, scope: Scope, stmt: Select | None = None) -> Select:
     stmt = select(model) if stmt is None else stmt
@@ -37,6 +46,8 @@ def scoped(model, scope: Scope, stmt: Select | None = None) -> Select:
 
 
 def get_visible_or_404(session, model, obj_id, scope: Scope):
+    if not valid_id(obj_id):
+        abort(404)
     obj = session.execute(
         select(model).where(model.id == obj_id, scope.clause(model))
     ).scalar_one_or_none()

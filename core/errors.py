@@ -80,7 +80,34 @@ def handle_validation_failed(exc: ValidationFailed):
     return render_error(422, errors={"json": {k: [v] for k, v in exc.as_strings().items()}})
 
 
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def reject_nul_characters():
+    """before_request: refuse text with the NUL character (U+0000) in the query, a form or a
+    JSON body. PostgreSQL cannot store it in text and fails the whole statement (a 500), and
+    no legitimate browser form or API client sends one. Uploaded files are not scanned here.
+    """
+    fields = [*request.args.items(multi=True)]
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        fields += request.form.items(multi=True)
+    found = any(_has_nul(k) or _has_nul(v) for k, v in fields)
+    if not found and request.is_json:
+        found = _has_nul(request.get_json(silent=True))
+    if found:
+        return render_error(400, _("Text cannot contain the NUL character (code 0)."))
+    return None
+
+
 def init_app(app) -> None:
+    app.before_request(reject_nul_characters)
     app.register_error_handler(ValidationFailed, handle_validation_failed)
     app.register_error_handler(CSRFError, handle_csrf)
     app.register_error_handler(HTTPException, handle_http_exception)

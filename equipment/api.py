@@ -3,13 +3,17 @@ inspections. Every object is looked up through the caller's scope: others' ids a
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict
 from datetime import date
 
-from flask import abort, current_app, request
+from flask import abort, current_app, jsonify, request, url_for
 from flask.views import MethodView
+from flask_babel import gettext as _
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from accounts.auth import acting_user, authenticate_api_request, current_scope
 from accounts.models import Organization
@@ -21,10 +25,12 @@ from equipment.excel.reader import FileRejected
 from equipment.importing import (
     ImportOptions,
     ImportRefused,
+    MissingColumns,
     commit_batch,
     import_now,
     limits_from_config,
     preview_batch,
+    preview_unmapped_batch,
     report_json,
 )
 from equipment.models import ConditionAssessment, Equipment, Facility, ImportBatch, Inspection
@@ -52,6 +58,26 @@ def _editable_scope():
     return scope
 
 
+def _checked_before_the_body(model=None, arg: str | None = None):
+    """For changes: what the URL addresses must be visible (else 404, as for a missing id) and
+    the caller an editor (else 403) before the body is read, so the answer never depends on
+    the body. Put it above @blp.arguments, which parses the body first."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            scope = current_scope()
+            if model is not None:
+                get_visible_or_404(db.session, model, kwargs[arg], scope)
+            if not scope.can_edit_registry:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
 def _with_indicators(item: Equipment, today: date) -> Equipment:
     item.indicators = asdict(indicators(registry.curve_of(item), today))
     return item
@@ -68,6 +94,7 @@ class Facilities(MethodView):
         stmt = scoped(Facility, current_scope()).order_by(Facility.code)
         return db.session.execute(stmt).scalars().all()
 
+    @_checked_before_the_body()
     @blp.arguments(FacilitySchema)
     @blp.response(201, FacilitySchema)
     def post(self, data):
@@ -84,6 +111,7 @@ class FacilityItem(MethodView):
     def get(self, facility_id: int):
         return get_visible_or_404(db.session, Facility, facility_id, current_scope())
 
+    @_checked_before_the_body(Facility, "facility_id")
     @blp.arguments(FacilitySchema(partial=True))
     @blp.response(200, FacilitySchema)
     def patch(self, data, facility_id: int):
@@ -127,6 +155,7 @@ class EquipmentCollection(MethodView):
             "pages": max(1, -(-total // query.per_page)),
         }
 
+    @_checked_before_the_body()
     @blp.arguments(EquipmentSchema)
     @blp.response(201, EquipmentSchema)
     def post(self, data):
@@ -144,6 +173,7 @@ class EquipmentItem(MethodView):
         item = get_visible_or_404(db.session, Equipment, item_id, current_scope())
         return _with_indicators(item, date.today())
 
+    @_checked_before_the_body(Equipment, "item_id")
     @blp.arguments(EquipmentSchema(partial=True))
     @blp.response(200, EquipmentSchema)
     def patch(self, data, item_id: int):
@@ -168,6 +198,7 @@ def _child_collection(model, schema, service, path: str, order_by):
             stmt = select(model).where(model.equipment_id == item.id).order_by(*order_by)
             return db.session.execute(stmt).scalars().all()
 
+        @_checked_before_the_body(Equipment, "item_id")
         @blp.arguments(schema)
         @blp.response(201, schema)
         def post(self, data, item_id: int):
@@ -232,6 +263,28 @@ def abort_json(code: int, errors: dict, message: str | None = None):
     smorest_abort(code, errors={"json": errors}, message=message)
 
 
+def _registry_changed_meanwhile():
+    """Another commit took an inventory number after the plan was checked: nothing stored."""
+    db.session.rollback()
+    message = _("The registry changed while the file was being loaded. Upload it again.")
+    abort_json(409, {"batch": [message]}, message)
+
+
+def _unmapped_answer(batch: ImportBatch, err: MissingColumns):
+    """422 naming the missing and unrecognised columns, with the batch kept for a mapping."""
+    body = {
+        "code": 422,
+        "status": err.message,
+        "message": err.message,
+        "errors": {"json": {"file": [err.message]}},
+        "batch": report_json(batch),
+        "preview_url": url_for("equipment.import_batch", batch_id=batch.id, _external=True),
+    }
+    response = jsonify(body)
+    response.status_code = 422
+    return response
+
+
 @blp.route("/imports", methods=["POST"])
 @blp.doc(
     summary="Upload an equipment list (multipart: file, dry_run, options)",
@@ -240,6 +293,19 @@ def abort_json(code: int, errors: dict, message: str | None = None):
     "`commit_valid_only`, `default_facility_id`, and for admins `organization` (BIN).",
 )
 @blp.response(201)
+@blp.alt_response(
+    422,
+    description="The file cannot be read or the import is refused (`message`). When only the "
+    "required columns (inventory number, name) are not recognised, the file is still stored: "
+    "`batch` is its report (`id`, `missing_columns`, `ignored_columns`, `mapping`) and "
+    "`preview_url` the page where its columns can be mapped by hand; until then the batch "
+    "cannot be committed.",
+)
+@blp.alt_response(
+    409,
+    description="dry_run=false only: another import took an inventory number of the file "
+    "meanwhile; nothing was stored, upload the file again.",
+)
 def upload_import():
     scope = _editable_scope()
     upload = request.files.get("file")
@@ -267,29 +333,71 @@ def upload_import():
                 limits,
             )
         db.session.commit()
+    except MissingColumns as err:
+        db.session.rollback()
+        batch = preview_unmapped_batch(
+            db.session, acting_user(), org, data, upload.filename, options, err
+        )
+        db.session.commit()
+        return _unmapped_answer(batch, err)
     except (FileRejected, ImportRefused) as err:
         db.session.rollback()
         abort_json(422, {"file": [err.message]}, err.message)
+    except IntegrityError:
+        _registry_changed_meanwhile()
     return report_json(batch, counts)
 
 
+class ImportCommitSchema(Schema):
+    """Options of a commit; each is false when left out."""
+
+    create_facilities = fields.Boolean(
+        load_default=False, metadata={"description": "Create the facilities the file names."}
+    )
+    decommission_missing = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Decommission items of the file's facilities it no longer lists."},
+    )
+    commit_valid_only = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Load the valid rows even if some rows are invalid."},
+    )
+
+
+def _json_object_or_no_body() -> None:
+    """webargs reads an empty or non-JSON body as no body; here only no body at all is."""
+    from flask_smorest import abort as smorest_abort
+
+    # Content-Length too: a form body may have been read already (request.form)
+    if request.content_length or request.get_data(cache=True):
+        if not request.is_json:
+            smorest_abort(
+                415, message=_("Send the options as a JSON object, or send no body at all.")
+            )
+    elif request.is_json:
+        smorest_abort(400, message=_("The JSON body is empty: send {} or no body at all."))
+
+
 @blp.route("/imports/<int:batch_id>/commit", methods=["POST"])
+@_checked_before_the_body(ImportBatch, "batch_id")
+@blp.arguments(
+    ImportCommitSchema,
+    required=False,
+    description="Optional: no body at all means every option false.",
+)
 @blp.response(200)
-def commit_import(batch_id: int):
+@blp.alt_response(
+    409,
+    description="Refused: the batch was committed already, has invalid rows or new facilities "
+    "not allowed by the options, its required columns are not mapped, or the registry changed "
+    "since the preview (`message` says which); nothing is stored.",
+)
+def commit_import(body: dict, batch_id: int):
     """Commit a previewed batch (JSON body: create_facilities, decommission_missing,
     commit_valid_only). Refused with 409 if the registry changed since the preview."""
-    scope = current_scope()
-    batch = get_visible_or_404(db.session, ImportBatch, batch_id, scope)
-    if not scope.can_edit_registry:
-        abort(403)
-    body = request.get_json(silent=True) or {}
-    if not isinstance(body, dict):
-        abort_json(422, {"body": ["Ожидается объект JSON."]})
-    options = ImportOptions(
-        create_facilities=bool(body.get("create_facilities")),
-        decommission_missing=bool(body.get("decommission_missing")),
-        commit_valid_only=bool(body.get("commit_valid_only")),
-    )
+    _json_object_or_no_body()
+    batch = get_visible_or_404(db.session, ImportBatch, batch_id, current_scope())
+    options = ImportOptions(**body)
     try:
         counts = commit_batch(
             db.session,
@@ -303,6 +411,8 @@ def commit_import(batch_id: int):
     except (ImportRefused, FileRejected) as err:
         db.session.rollback()
         abort_json(409, {"batch": [err.message]}, err.message)
+    except IntegrityError:
+        _registry_changed_meanwhile()
     db.session.refresh(batch)
     return report_json(batch, counts)
 

@@ -79,6 +79,9 @@ def import_command(
     """Load an equipment list from Excel (.xlsx, .xlsm, .xls, .ods) into the registry."""
     from pathlib import Path
 
+    from flask_babel import gettext
+    from sqlalchemy.exc import IntegrityError
+
     from accounts.services import organization_by_bin
     from equipment.excel.reader import FileRejected
     from equipment.importing import (
@@ -115,13 +118,19 @@ def import_command(
                 limits,
             )
         db.session.commit()
-    except (FileRejected, ImportRefused) as err:
+    except (FileRejected, ImportRefused, IntegrityError) as err:
         db.session.rollback()
-        if as_json:
-            click.echo(json.dumps({"error": err.message}, ensure_ascii=False))
+        if isinstance(err, IntegrityError):  # another import took an inventory number meanwhile
+            message = gettext(
+                "The registry changed while the file was being loaded. Upload it again."
+            )
         else:
-            click.echo(f"ошибка: {err.message}", err=True)
-        raise SystemExit(1)
+            message = err.message
+        if as_json:
+            click.echo(json.dumps({"error": message}, ensure_ascii=False))
+        else:
+            click.echo(f"ошибка: {message}", err=True)
+        raise SystemExit(1) from None
     report = report_json(batch, counts)
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, default=str, indent=1))

@@ -115,7 +115,7 @@ def export_registry(session, statement, as_of: date, labels) -> IO[bytes]:
     sheet = SheetWriter(
         workbook, labels.get("sheet"), [c[0] for c in columns], [c[1] for c in columns]
     )
-    for item in session.execute(statement.execution_options(yield_per=2000)).unique().scalars():
+    for item in session.scalars(statement.execution_options(yield_per=2000)):
         ind = indicators(curve_of(item), as_of)
         flags = [
             labels.flag(name)

@@ -14,9 +14,11 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import escape
 from sqlalchemy.exc import IntegrityError
 
 from accounts.auth import current_scope
@@ -27,14 +29,17 @@ from core.validation import ValidationFailed
 from equipment import labels, registry
 from equipment.excel.headers import FIELD_LABELS, FIELDS
 from equipment.excel.reader import FileRejected, Limits
-from equipment.exporting import export_registry, failed_rows_workbook, import_template
+from equipment.exporting import export_registry, import_template
 from equipment.importing import (
     ImportOptions,
     ImportRefused,
+    MissingColumns,
     build_plan,
     commit_batch,
+    failed_rows_workbook,
     limits_from_config,
     preview_batch,
+    preview_unmapped_batch,
 )
 from equipment.models import ImportBatch
 from equipment.views import bp
@@ -60,6 +65,27 @@ def _upload_organizations() -> list[Organization]:
 
 def _flag(name: str) -> bool:
     return request.form.get(name) in ("1", "on", "true", "yes")
+
+
+def _to_batch(batch_id: int, note: str | None = None):
+    """Redirect to a batch's preview; ``note`` also goes into the redirect's own short page."""
+    url = url_for("equipment.import_batch", batch_id=batch_id)
+    response = redirect(url)
+    if note:
+        response.set_data(
+            f'<!doctype html>\n<html lang="{get_locale()}">\n'
+            f"<title>{escape(_('Excel import'))}</title>\n"
+            f'<p>{escape(note)}</p>\n<p><a href="{escape(url)}">{escape(url)}</a></p>\n'
+        )
+    return response
+
+
+def _unmapped(org, data: bytes, filename: str, options: ImportOptions, err: MissingColumns):
+    """Keep a file whose required columns were not recognised, for the mapping form."""
+    db.session.rollback()
+    batch = preview_unmapped_batch(db.session, current_user, org, data, filename, options, err)
+    db.session.commit()
+    return batch
 
 
 @bp.get("/imports")
@@ -116,10 +142,21 @@ def upload():
             db.session, current_user, org, data, upload.filename, options, limits
         )
         db.session.commit()
+    except MissingColumns as err:
+        batch = _unmapped(org, data, upload.filename, options, err)
+        return _to_batch(batch.id, _missing_columns_note(err.missing))
     except FileRejected as err:
         db.session.rollback()
         return again(err.message)
     return redirect(url_for("equipment.import_batch", batch_id=batch.id))
+
+
+def _missing_columns_note(missing: list[str]) -> str:
+    return _(
+        "Required columns were not recognised: %(names)s. Choose which columns of the file "
+        "hold them and check the file again; until then it cannot be loaded.",
+        names=", ".join(f"«{name}»" for name in missing),
+    )
 
 
 @bp.get("/imports/<int:batch_id>")
@@ -127,12 +164,16 @@ def import_batch(batch_id: int):
     batch = get_visible_or_404(db.session, ImportBatch, batch_id, current_scope())
     report = batch.report or {}
     columns = list((report.get("mapping") or {}).keys()) + list(report.get("ignored_columns") or [])
+    missing_columns = list(report.get("missing_columns") or [])
+    can_map = current_scope().can_edit_registry and batch.status == "previewed"
     return render_template(
         "equipment/import_batch.html",
         batch=batch,
         report=report,
         counts=batch.counts or {},
-        can_commit=current_scope().can_edit_registry and batch.status == "previewed",
+        can_map=can_map,
+        can_commit=can_map and not missing_columns,
+        missing_columns_note=_missing_columns_note(missing_columns) if missing_columns else None,
         columns=columns,
         field_labels=FIELD_LABELS,
         fields=FIELDS,
@@ -159,7 +200,7 @@ def import_commit(batch_id: int):
         db.session.rollback()
         flash(err.message, "error")
         return redirect(url_for("equipment.import_batch", batch_id=batch_id))
-    except IntegrityError:
+    except IntegrityError:  # another commit took an inventory number meanwhile
         db.session.rollback()
         flash(_("The registry changed while the file was being loaded. Upload it again."), "error")
         return redirect(url_for("equipment.import_batch", batch_id=batch_id))
@@ -188,6 +229,7 @@ def import_mapping(batch_id: int):
             mapping[key[4:]] = value or None
     options = ImportOptions.from_dict(batch.options)
     options.mapping = mapping
+    note = None
     try:
         new_batch, _plan = preview_batch(
             db.session,
@@ -198,13 +240,25 @@ def import_mapping(batch_id: int):
             options,
             import_limits(),
         )
+    except MissingColumns as err:  # still not all required columns: keep the choices made
+        db.session.rollback()
+        new_batch = preview_unmapped_batch(
+            db.session,
+            current_user,
+            batch.organization,
+            batch.content,
+            batch.filename,
+            options,
+            err,
+        )
+        note = _missing_columns_note(err.missing)
     except FileRejected as err:
         db.session.rollback()
         flash(err.message, "error")
         return redirect(url_for("equipment.import_batch", batch_id=batch_id))
     batch.status = "superseded"
     db.session.commit()
-    return redirect(url_for("equipment.import_batch", batch_id=new_batch.id))
+    return _to_batch(new_batch.id, note)
 
 
 @bp.get("/imports/<int:batch_id>/file")
@@ -223,17 +277,18 @@ def import_file(batch_id: int):
 @bp.get("/imports/<int:batch_id>/errors.xlsx")
 def import_errors(batch_id: int):
     batch = get_visible_or_404(db.session, ImportBatch, batch_id, current_scope())
+    options = ImportOptions.from_dict(batch.options)
     try:
         plan = build_plan(
             db.session,
             batch.organization_id,
             batch.content,
             batch.filename,
-            ImportOptions.from_dict(batch.options),
+            options,
             import_limits(),
         )
         out = failed_rows_workbook(
-            batch.content, batch.filename, plan.errors, plan.header_row, import_limits()
+            batch.content, batch.filename, plan, options.mapping, import_limits()
         )
     except FileRejected as err:
         flash(err.message, "error")

@@ -14,7 +14,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -29,7 +29,7 @@ from equipment.catalog import (
     InspectionResult,
     LifeSource,
 )
-from equipment.excel.parse import parse_asset_list
+from equipment.excel.parse import MissingColumns, parse_asset_list
 from equipment.excel.reader import FileRejected, Limits
 from equipment.models import (
     ColumnMapping,
@@ -101,6 +101,8 @@ class RowPlan:
     changes: dict[str, list] = field(default_factory=dict)
     assessment: tuple[float, date] | None = None
     inspection: tuple[date, date | None] | None = None
+    # (inspection id, next due date) when the file changes the next date of a known examination
+    inspection_due: tuple[int, date] | None = None
 
 
 @dataclass
@@ -114,6 +116,10 @@ class ImportPlan:
     errors: list[dict]
     missing: list[dict]
     new_facilities: list[str]
+    # invalid rows by Excel row: {"inventory_no", "facility"} as far as they could be read
+    failed: dict[int, dict] = field(default_factory=dict)
+    # status of each missing item (by id), for the audit of a decommission
+    missing_status: dict[int, Any] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         by_action = defaultdict(int)
@@ -141,6 +147,8 @@ class ImportPlan:
                     r.changes,
                     r.assessment,
                     r.inspection,
+                    # only when set, so the digests of stored previews stay valid
+                    *([r.inspection_due] if r.inspection_due else []),
                 ]
                 for r in self.rows
                 if r.action != "unchanged"
@@ -210,6 +218,14 @@ class _Facilities:
         key = _key(label)
         return self.by_code.get(key) or self.by_name.get(key)
 
+    def label(self, values: dict[str, Any], default: int | None) -> str | None:
+        """The facility of a row as the file should state it: the registry's code when known."""
+        label = values.get("facility_code") or values.get("facility_name")
+        if not label:
+            return self.codes.get(default)
+        facility_id = self.resolve(label)
+        return self.codes[facility_id] if facility_id else " ".join(str(label).split())
+
 
 def build_plan(
     session: Session,
@@ -227,6 +243,7 @@ def build_plan(
     present = set(parsed.mapping.values())
     file_fields = [f for f in EQUIPMENT_FIELDS if f in present]
     errors = [_error_dict(e) for e in parsed.errors]
+    failed: dict[int, dict] = {}  # what the invalid rows hold, for `missing` and errors.xlsx
 
     existing = {
         row.inventory_no: row
@@ -240,22 +257,33 @@ def build_plan(
         )
     }
     latest_wear = _latest_assessments(session, lambda col: _only(col, None, organization_id))
-    done_exams = set(
-        session.execute(
-            select(Inspection.equipment_id, Inspection.done_on).where(
+    # (item, date done) -> (id, next due) of the examinations on record; the latest id wins
+    done_exams = {
+        (r.equipment_id, r.done_on): (r.id, r.next_due_on)
+        for r in session.execute(
+            select(
+                Inspection.id, Inspection.equipment_id, Inspection.done_on, Inspection.next_due_on
+            )
+            .where(
                 Inspection.kind == InspectionKind.EXAMINATION,
                 _only(Inspection.equipment_id, None, organization_id),
             )
-        ).all()
-    )
+            .order_by(Inspection.id)
+        )
+    }
     default_facility = (
         options.default_facility_id if options.default_facility_id in facilities.ids else None
     )
     if default_facility is None and len(facilities.ids) == 1:
         default_facility = next(iter(facilities.ids))
+    for excel_row, values in parsed.invalid_values.items():
+        failed[excel_row] = {
+            "inventory_no": values.get("inventory_no"),
+            "facility": facilities.label(values, default_facility),
+        }
 
     rows: list[RowPlan] = []
-    new_facilities: dict[str, None] = {}
+    new_facilities: dict[str, str] = {}  # key (case and spacing ignored) -> label as first written
     for parsed_row in parsed.rows:
         values = parsed_row.values
         label = values.get("facility_code") or values.get("facility_name")
@@ -264,9 +292,13 @@ def build_plan(
             facility_key = ("id", str(facility_id))
         elif label:
             label = " ".join(str(label).split())
-            new_facilities.setdefault(label, None)
+            label = new_facilities.setdefault(_key(label), label)
             facility_key = ("new", label)
         else:
+            failed[parsed_row.excel_row] = {
+                "inventory_no": values["inventory_no"],
+                "facility": None,
+            }
             errors.append(
                 {
                     "row": parsed_row.excel_row,
@@ -283,6 +315,10 @@ def build_plan(
         plan = RowPlan(parsed_row.excel_row, inventory_no, "create", None, facility_key, row_values)
         if old is None:
             if not row_values.get("device_type"):
+                failed[parsed_row.excel_row] = {
+                    "inventory_no": inventory_no,
+                    "facility": facilities.label(values, default_facility),
+                }
                 errors.append(
                     {
                         "row": parsed_row.excel_row,
@@ -317,16 +353,23 @@ def build_plan(
                 if old is not None:
                     plan.changes["wear_pct"] = [last[0] if last else None, float(wear)]
         last_exam = values.get("last_inspection_on")
-        if last_exam is not None and (old is None or (old.id, last_exam) not in done_exams):
-            plan.inspection = (last_exam, values.get("next_inspection_on"))
+        next_exam = values.get("next_inspection_on")
+        known = done_exams.get((old.id, last_exam)) if old is not None else None
+        if last_exam is not None and known is None:
+            plan.inspection = (last_exam, next_exam)
             if old is not None:
                 plan.changes["last_inspection_on"] = [None, last_exam]
+        elif known is not None and next_exam is not None and known[1] != next_exam:
+            # the examination is on record: the file moves its next date (a blank never erases)
+            plan.inspection_due = (known[0], next_exam)
+            plan.changes["next_inspection_on"] = [known[1], next_exam]
         if old is not None and not plan.changes:
             plan.action = "unchanged"
         rows.append(plan)
 
+    # an item whose row is invalid is still in the file: neither missing nor changed
     listed = {r.inventory_no for r in rows} | {
-        e["inventory_no"] for e in errors if e.get("inventory_no")
+        f["inventory_no"] for f in failed.values() if f["inventory_no"]
     }
     covered = {int(r.facility_key[1]) for r in rows if r.facility_key[0] == "id"}
     missing = [
@@ -342,6 +385,7 @@ def build_plan(
         and row.status != EquipmentStatus.DECOMMISSIONED
     ]
     missing.sort(key=lambda m: m["inventory_no"])
+    missing_status = {m["id"]: existing[m["inventory_no"]].status for m in missing}
     errors.sort(key=lambda e: (e["row"], e["column"]))
     return ImportPlan(
         sheet_name=parsed.sheet_name,
@@ -352,7 +396,9 @@ def build_plan(
         rows=rows,
         errors=errors,
         missing=missing,
-        new_facilities=list(new_facilities),
+        new_facilities=list(new_facilities.values()),
+        failed=failed,
+        missing_status=missing_status,
     )
 
 
@@ -466,6 +512,15 @@ def apply_plan(
     ]
     if inspections:
         bulk_insert(session, Inspection, inspections)
+    bulk_update(
+        session,
+        Inspection,
+        [
+            {"id": r.inspection_due[0], "next_due_on": r.inspection_due[1]}
+            for r in plan.rows
+            if r.inspection_due
+        ],
+    )
     decommissioned = []
     if options.decommission_missing and plan.missing:
         decommissioned = [m["id"] for m in plan.missing]
@@ -551,7 +606,10 @@ def _audit(session, actor, org_id, plan, ids, decommissioned, batch_id, now) -> 
                 "entity_id": item_id,
                 "action": "import_decommission",
                 "changes": {
-                    "status": ["in_service", "decommissioned"],
+                    "status": [
+                        jsonable(plan.missing_status.get(item_id, EquipmentStatus.IN_SERVICE)),
+                        jsonable(EquipmentStatus.DECOMMISSIONED),
+                    ],
                     "import_batch": [None, batch_id],
                 },
             }
@@ -605,6 +663,51 @@ def preview_batch(
     session.add(batch)
     session.flush()
     return batch, plan
+
+
+def preview_unmapped_batch(
+    session: Session,
+    actor,
+    organization,
+    data: bytes,
+    filename: str,
+    options: ImportOptions,
+    rejected: MissingColumns,
+) -> ImportBatch:
+    """Store a file whose required columns were not recognised, with the header that was found,
+    so the columns can be mapped by hand on its preview. It cannot be committed as it is: the
+    commit reads the file again with the same mapping and is refused with the same message."""
+    header = rejected.header
+    counts = dict.fromkeys(
+        ("rows", "created", "updated", "unchanged", "invalid", "missing", "new_facilities"), 0
+    )
+    batch = ImportBatch(
+        organization_id=organization.id,
+        user_id=getattr(actor, "id", None),
+        filename=filename[:255] or "file.xlsx",
+        sha256=sha256(data),
+        size=len(data),
+        content=data,
+        options=options.as_dict(),
+        plan_digest=None,
+        counts=counts,
+        report={
+            "sheet": rejected.sheet_name,
+            "header_row": header.header_row,
+            "mapping": header.mapping,
+            "ignored_columns": list(header.ignored),
+            "counts": counts,
+            "errors": [],
+            "changes": [],
+            "missing": [],
+            "new_facilities": [],
+            "missing_columns": list(rejected.missing),
+            "message": rejected.message,
+        },
+    )
+    session.add(batch)
+    session.flush()
+    return batch
 
 
 def commit_batch(
@@ -664,13 +767,16 @@ __all__ = [
     "ImportOptions",
     "ImportPlan",
     "ImportRefused",
+    "MissingColumns",
     "apply_plan",
     "build_plan",
     "commit_batch",
     "dry_run_batch",
+    "failed_rows_workbook",
     "import_now",
     "limits_from_config",
     "preview_batch",
+    "preview_unmapped_batch",
     "report_json",
 ]
 
@@ -721,6 +827,62 @@ def dry_run_batch(
     return batch, plan.counts()
 
 
+def failed_rows_workbook(
+    data: bytes, filename: str, plan: ImportPlan, mapping: dict | None, limits: Limits
+) -> IO[bytes]:
+    """The file's invalid rows as they were, with an «Ошибка» column, to fix and re-upload.
+
+    Each row keeps its facility: when it came from a group row above («ОПО: Котельная №2», the
+    1C export) or from the default facility, it is written into the row's empty facility cell,
+    or into an added «ОПО» column when the file has none, so the fixed rows load where they
+    were meant to."""
+    from equipment.excel.headers import FIELD_LABELS, find_header
+    from equipment.excel.reader import open_sheet_rows
+    from equipment.exporting import SheetWriter, finish, new_workbook
+
+    messages: dict[int, list[str]] = {}
+    for err in plan.errors:
+        messages.setdefault(err["row"], []).append(
+            f"{err['column']}: {err['message']}" if err.get("column") else err["message"]
+        )
+
+    def score(peek) -> float:  # the sheet the parser chose
+        match = find_header(peek, mapping, min_fields=1)
+        return 0.0 if match is None else float(match.score)
+
+    sheet_rows = open_sheet_rows(data, filename, limits, score=score)
+    header = find_header(sheet_rows.peek, mapping)
+    columns = {name: col for col, name in header.columns.items()} if header else {}
+    facility_col = columns.get("facility_code", columns.get("facility_name"))
+    facilities = {row: f["facility"] for row, f in plan.failed.items() if f.get("facility")}
+    add_column = facility_col is None and any(row in facilities for row in messages)
+    titles: list[str] = []
+    workbook, out = new_workbook()
+    sheet = None
+    for excel_row, values in sheet_rows.rows():
+        if excel_row == plan.header_row:
+            titles = [("" if v is None else str(v)) for v in values]
+            if add_column:
+                facility_col = len(titles)
+                titles.append(FIELD_LABELS["facility_name"])
+            widths = [18] * len(titles) + [60]
+            sheet = SheetWriter(workbook, "Ошибки", [*titles, "Ошибка"], widths)
+        elif excel_row in messages and sheet is not None:
+            cells = (list(values) + [None] * len(titles))[: len(titles)]
+            label = facilities.get(excel_row)
+            if (
+                label
+                and facility_col is not None
+                and facility_col < len(cells)
+                and not str(cells[facility_col] or "").strip()
+            ):
+                cells[facility_col] = label
+            sheet.write_row([*cells, "; ".join(messages[excel_row])])
+    if sheet is None:
+        sheet = SheetWriter(workbook, "Ошибки", ["Ошибка"], [60])
+    return finish(workbook, out)
+
+
 def report_json(batch: ImportBatch, counts: dict | None = None) -> dict:
     """The report of a batch for the API and the CLI's --json."""
     report = batch.report or {}
@@ -737,6 +899,7 @@ def report_json(batch: ImportBatch, counts: dict | None = None) -> dict:
         "decommissioned": counts.get("decommissioned", 0),
         "new_facilities": report.get("new_facilities", []),
         "ignored_columns": report.get("ignored_columns", []),
+        "missing_columns": report.get("missing_columns", []),
         "mapping": report.get("mapping", {}),
         "errors": report.get("errors", []),
         "changes": report.get("changes", []),

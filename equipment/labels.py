@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from wtforms.fields.choices import SelectChoice
 
 from equipment.catalog import (
     AssessmentMethod,
@@ -123,9 +124,10 @@ REASONS = {
 }
 
 
-def choices(labels: dict, blank: str | None = None) -> list[tuple[str, str]]:
-    out = [("", blank)] if blank is not None else []
-    return out + [(code.value, label) for code, label in labels.items()]
+def choices(labels: dict, blank: str | None = None) -> list[SelectChoice]:
+    """Options of a select field: the enum's values with their labels, optionally a blank."""
+    out = [SelectChoice("", blank)] if blank is not None else []
+    return out + [SelectChoice(code.value, label) for code, label in labels.items()]
 
 
 AUDIT_ACTIONS = {

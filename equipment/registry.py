@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from core.access import Scope
+from core.access import MAX_ID, Scope, valid_id
 from core.db import casefold
 from core.validation import ValidationFailed
 from equipment.catalog import Band, DeviceType, EquipmentStatus
@@ -67,9 +67,16 @@ class RegistryQuery:
             raw = args.get(name)
             if raw:
                 try:
-                    setattr(out, name, int(raw))
+                    value = int(raw)
                 except ValueError:
                     errors[name] = _l("Expected a whole number.")
+                    continue
+                if valid_id(value):
+                    setattr(out, name, value)
+                else:  # no row has it; beyond the INTEGER column the database would fail
+                    errors[name] = _l(
+                        "Expected a whole number from %(lo)s to %(hi)s.", lo=1, hi=MAX_ID
+                    )
         for name, enum_cls in (
             ("device_type", DeviceType),
             ("status", EquipmentStatus),
@@ -142,13 +149,20 @@ class RegistryQuery:
     def conditions(self, as_of: date) -> list:
         conds = []
         if self.q:
-            needle = f"%{self.q.casefold()}%"
+            # A substring, taken literally: autoescape escapes LIKE's % and _ (and the escape
+            # character itself) in the needle, on SQLite and PostgreSQL alike.
+            needle = self.q.casefold()
             conds.append(
                 or_(
-                    casefold(Equipment.name).like(needle),
-                    casefold(Equipment.inventory_no).like(needle),
-                    casefold(Equipment.factory_no).like(needle),
-                    casefold(Equipment.registration_no).like(needle),
+                    *(
+                        casefold(column).contains(needle, autoescape=True)
+                        for column in (
+                            Equipment.name,
+                            Equipment.inventory_no,
+                            Equipment.factory_no,
+                            Equipment.registration_no,
+                        )
+                    )
                 )
             )
         if self.facility_id:

@@ -6,6 +6,7 @@ from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from core.access import MAX_ID
 from equipment.catalog import (
     AssessmentMethod,
     Band,
@@ -25,6 +26,17 @@ def enum_field(enum_cls, **kw):
     return fields.Enum(enum_cls, by_value=True, **kw)
 
 
+def id_field(**kw):
+    """A reference to another row: a whole number some row could have (1 .. MAX_ID), so an
+    id beyond the INTEGER column is a field error, never a database error."""
+    return fields.Integer(validate=validate.Range(1, MAX_ID), **kw)
+
+
+def count_field(lo: int, **kw):
+    """A count stored in an INTEGER column."""
+    return fields.Integer(allow_none=True, validate=validate.Range(lo, MAX_ID), **kw)
+
+
 def not_future(value: date):
     if value > date.today():
         raise ValidationError("The date cannot be in the future.")
@@ -32,10 +44,10 @@ def not_future(value: date):
 
 class FacilitySchema(Schema):
     id = fields.Integer(dump_only=True)
-    organization_id = fields.Integer(load_default=None)
+    organization_id = id_field(load_default=None)
     code = fields.String(required=True, validate=validate.Length(min=1, max=40))
     name = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    region_id = fields.Integer(required=True)
+    region_id = id_field(required=True)
     address = fields.String(allow_none=True, validate=validate.Length(max=500))
     sector = enum_field(Sector, load_default=Sector.OTHER)
     hazard_class = enum_field(HazardClass, allow_none=True, load_default=None)
@@ -60,7 +72,7 @@ class IndicatorsSchema(Schema):
 class EquipmentSchema(Schema):
     id = fields.Integer(dump_only=True)
     organization_id = fields.Integer(dump_only=True)
-    facility_id = fields.Integer(required=True)
+    facility_id = id_field(required=True)
     inventory_no = fields.String(required=True, validate=validate.Length(min=1, max=60))
     name = fields.String(required=True, validate=validate.Length(min=1, max=300))
     device_type = enum_field(DeviceType, required=True)
@@ -74,8 +86,8 @@ class EquipmentSchema(Schema):
     commissioned_on = fields.Date(allow_none=True, validate=not_future)
     service_life_years = fields.Float(allow_none=True, validate=validate.Range(0.5, 100))
     service_life_source = enum_field(LifeSource, load_default=LifeSource.UNKNOWN)
-    cycle_limit = fields.Integer(allow_none=True, validate=validate.Range(min=1))
-    cycle_count = fields.Integer(allow_none=True, validate=validate.Range(min=0))
+    cycle_limit = count_field(1)
+    cycle_count = count_field(0)
     pressure_mpa = fields.Float(allow_none=True, validate=validate.Range(0, 1000))
     temperature_c = fields.Float(allow_none=True, validate=validate.Range(-273, 2000))
     medium = fields.String(allow_none=True, validate=validate.Length(max=120))

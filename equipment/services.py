@@ -13,8 +13,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from accounts.models import Organization, Region
 from core import audit
-from core.access import Scope
+from core.access import Scope, valid_id
 from core.db import bulk_update
 from core.validation import ValidationFailed
 from equipment.catalog import InspectionKind, InspectionResult
@@ -200,18 +201,33 @@ def facility_code_taken(session: Session, org_id: int, code: str, exclude_id: in
     return session.execute(stmt).first() is not None
 
 
+def _visible_organization(session: Session, scope: Scope, org_id) -> bool:
+    """An organization that exists and that the user may see (ids are checked before the
+    database sees them)."""
+    if not valid_id(org_id):
+        return False
+    stmt = select(Organization.id).where(Organization.id == org_id, scope.clause(Organization))
+    return session.execute(stmt).first() is not None
+
+
 def save_facility(
     session: Session, actor, scope: Scope, data: dict, facility: Facility | None = None
 ) -> Facility:
+    """Create or update a facility; validates its references and writes an audit event
+    (none when an update changes nothing)."""
     org_id = facility.organization_id if facility else data.get("organization_id")
     if scope.organization_id is not None:
         org_id = scope.organization_id
-    if not org_id:
+    if facility is None and not _visible_organization(session, scope, org_id):
         raise ValidationFailed({"organization_id": _l("Choose the organization.")})
+    errors: dict[str, str] = {}
+    region_id = data.get("region_id")
+    if not valid_id(region_id) or session.get(Region, region_id) is None:
+        errors["region_id"] = _l("Choose a region from the list.")
     if facility_code_taken(session, org_id, data["code"], facility.id if facility else None):
-        raise ValidationFailed(
-            {"code": _l("The organization already has a facility with this code.")}
-        )
+        errors["code"] = _l("The organization already has a facility with this code.")
+    if errors:
+        raise ValidationFailed(errors)
     before = audit.snapshot(facility, Facility.AUDITED) if facility else {}
     if facility is None:
         facility = Facility(organization_id=org_id)
@@ -221,12 +237,15 @@ def save_facility(
             setattr(facility, name, data[name])
     session.flush()
     after = audit.snapshot(facility, Facility.AUDITED)
+    changes = audit.diff(before, after)
+    if before and not changes:
+        return facility
     audit.record(
         session,
         actor=actor,
         entity=facility,
         action="update" if before else "create",
-        changes=audit.diff(before, after),
+        changes=changes,
         organization_id=org_id,
     )
     return facility

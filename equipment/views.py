@@ -50,7 +50,10 @@ def _thresholds():
 
 
 def _require_editor():
-    """Regulators read the registry; changing it is for engineers and admins."""
+    """Regulators read the registry; changing it is for engineers and admins.
+
+    Forms about an existing object call this after the scoped lookup: what the user cannot
+    see answers 404 (like a missing id), what they see but may not change answers 403."""
     if not current_scope().can_edit_registry:
         abort(403)
 
@@ -109,9 +112,13 @@ def _facility_form(facility: Facility | None) -> FacilityForm:
 @bp.route("/facilities/new", methods=["GET", "POST"])
 @bp.route("/facilities/<int:facility_id>/edit", methods=["GET", "POST"])
 def facility_form(facility_id: int | None = None):
-    _require_editor()
     scope = current_scope()
-    facility = get_visible_or_404(db.session, Facility, facility_id, scope) if facility_id else None
+    facility = (
+        get_visible_or_404(db.session, Facility, facility_id, scope)
+        if facility_id is not None
+        else None
+    )
+    _require_editor()
     form = _facility_form(facility)
     if facility is None and request.method == "GET" and current_user.organization:
         form.region_id.data = current_user.organization.region_id
@@ -211,17 +218,20 @@ def equipment_card(item_id: int):
 @bp.route("/equipment/new", methods=["GET", "POST"])
 @bp.route("/equipment/<int:item_id>/edit", methods=["GET", "POST"])
 def equipment_form(item_id: int | None = None):
-    _require_editor()
     scope = current_scope()
-    item = get_visible_or_404(db.session, Equipment, item_id, scope) if item_id else None
+    item = (
+        get_visible_or_404(db.session, Equipment, item_id, scope) if item_id is not None else None
+    )
+    _require_editor()
     form = EquipmentForm(obj=item)
     form.facility_id.choices = [
         (f.id, str(f))
         for f in registry.facility_choices(db.session, scope)
         if item is None or f.organization_id == item.organization_id
     ]
-    if item is None and request.method == "GET" and request.args.get("facility_id", "").isdigit():
-        form.facility_id.data = int(request.args["facility_id"])
+    preselect = request.args.get("facility_id", type=int)  # None unless a whole number
+    if item is None and request.method == "GET" and preselect is not None:
+        form.facility_id.data = preselect
     if form.validate_on_submit():
         try:
             saved = services.save_equipment(
@@ -239,8 +249,8 @@ def equipment_form(item_id: int | None = None):
 
 
 def _child_form(item_id: int, form_cls, service, template: str, saved_message: str):
-    _require_editor()
     item = get_visible_or_404(db.session, Equipment, item_id, current_scope())
+    _require_editor()
     form = form_cls()
     if form.validate_on_submit():
         try:

@@ -4,6 +4,7 @@ and a small two-organization world to test scoping against."""
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import os
 import tempfile
@@ -15,12 +16,13 @@ from sqlalchemy import create_engine, inspect, text
 
 os.environ.setdefault("OPO_INSTANCE_PATH", tempfile.mkdtemp(prefix="opo-instance-"))
 
+from flask.testing import FlaskClient  # noqa: E402
+
 from accounts.models import Organization, Region, Role, User  # noqa: E402
 from accounts.services import hash_password, issue_token  # noqa: E402
 from core.extensions import db  # noqa: E402
 from core.factory import create_app  # noqa: E402
 from core.settings import normalise_database_url  # noqa: E402
-from flask.testing import FlaskClient  # noqa: E402
 from equipment.catalog import DeviceType  # noqa: E402
 from equipment.models import Equipment, Facility  # noqa: E402
 from equipment.services import refresh_curves  # noqa: E402
@@ -68,10 +70,8 @@ class IsolatedClient(FlaskClient):
 
     def open(self, *args, **kwargs):
         response = contextvars.Context().run(super().open, *args, **kwargs)
-        try:
+        with contextlib.suppress(RuntimeError):  # RuntimeError: the test holds no app context
             db.session.expire_all()
-        except RuntimeError:  # no app context held by the test
-            pass
         return response
 
 

@@ -401,7 +401,15 @@ def _match_row(
     columns: dict[int, str] = {}
     ignored: list[str] = []
     taken: set[str] = set()
-    user_fields = {f for f in user.values() if f}
+    # Fields the mapping places in this file: by index always (a column without a title is
+    # still a column), by title only when that title is here. A remembered mapping names the
+    # columns of an earlier file; the fields it does not place are recognised as usual.
+    present = {_norm(title) for title in titles.values()}
+    user_fields = {
+        chosen
+        for key, chosen in user.items()
+        if chosen and (isinstance(key, int) or key in present)
+    }
     for col, title in titles.items():
         if col in user or _norm(title) in user:
             chosen = user[col] if col in user else user[_norm(title)]

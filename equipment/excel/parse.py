@@ -48,6 +48,8 @@ class ParseResult:
     sheet_name: str
     facility_labels: list[str]  # facility codes (or names when no code) in order of appearance
     notes: list[str] = field(default_factory=list)  # what was corrected, for the preview
+    # what could be read of each invalid row (inventory number, facility...), by Excel row
+    invalid_values: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def valid_count(self) -> int:
@@ -105,7 +107,18 @@ def parse_asset_list(
         sheet_name=sheet.sheet_name,
         facility_labels=list(walker.facilities),
         notes=notes,
+        invalid_values=walker.invalid_values,
     )
+
+
+class MissingColumns(FileRejected):
+    """Required columns are not recognised; the header found is kept for a mapping by hand."""
+
+    def __init__(self, message: str, header: HeaderMatch, sheet_name: str, missing: list[str]):
+        super().__init__(message)
+        self.header = header
+        self.sheet_name = sheet_name
+        self.missing = missing  # labels of the missing fields («Инвентарный номер»)
 
 
 def _require_fields(header: HeaderMatch, sheet_name: str) -> None:
@@ -116,10 +129,13 @@ def _require_fields(header: HeaderMatch, sheet_name: str) -> None:
     recognised = ", ".join(f"«{title}»" for title in header.mapping) or "нет"
     unknown = ", ".join(f"«{title}»" for title in header.ignored) or "нет"
     names = ", ".join(f"«{name}»" for name in missing)
-    raise FileRejected(
+    raise MissingColumns(
         f"На листе «{sheet_name}» в строке заголовков {header.header_row} нет обязательных "
         f"столбцов: {names}. Распознаны: {recognised}; не распознаны: {unknown}. "
-        "Переименуйте столбцы или укажите соответствие вручную."
+        "Переименуйте столбцы или укажите соответствие вручную.",
+        header,
+        sheet_name,
+        missing,
     )
 
 
@@ -132,6 +148,7 @@ class _RowWalker:
         self.rows_read = 0
         self.approximate_rows = 0
         self.facilities: dict[str, None] = {}  # an ordered set of labels
+        self.invalid_values: dict[int, dict[str, Any]] = {}  # what invalid rows held
         self.group_code: str | None = None
         self.group_name: str | None = None
         self.after_totals = False
@@ -171,7 +188,9 @@ class _RowWalker:
         label = self._set_facility(self.validator.last_values)
         if label is not None and label not in self.facilities:
             self.facilities[label] = None
-        if parsed is not None:
+        if parsed is None:
+            self.invalid_values[excel_row] = self.validator.last_values
+        else:
             if parsed.approximate:
                 self.approximate_rows += 1
             self.rows.append(parsed)

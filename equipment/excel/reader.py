@@ -12,6 +12,8 @@ What python-calamine 0.9 gives and does not give:
   0-based ``((row, col), (row, col))``. We copy the top-left value into every cell of the range,
   so a facility cell merged over ten rows reaches all ten, and a title or group row merged across
   the width reads as the same text in every cell (the parser recognises that).
+* Text comes with the «_xHHHH_» escapes of the file decoded, so «_x0000_» gives a NUL
+  character; we drop those.
 * Number formats are not exposed, so we cannot tell that ``0.45`` was shown as ``45 %``. The
   validator handles it per column instead (``validate.py``: a wear column whose plain numbers
   all lie within 0..1 is read as fractions).
@@ -272,8 +274,12 @@ def _iter_sheet(
 
     row = first
     while row is not None:
-        # empty cells come as "": the only falsy str (0, 0.0 and False are kept)
-        values = pad + [v if v or v.__class__ is not str else None for v in row]
+        # empty cells come as "" (0, 0.0 and False are kept); NUL characters (written as
+        # «_x0000_» in the file) are dropped: PostgreSQL text and JSON cannot hold them
+        values = pad + [
+            v if v.__class__ is not str else (v.replace("\x00", "") if "\x00" in v else v) or None
+            for v in row
+        ]
         if row_index in by_top:
             for r0, c0, r1, c1 in by_top[row_index]:
                 value = values[c0] if c0 < len(values) else None

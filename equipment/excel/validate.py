@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Any
 
-from equipment.excel.headers import HeaderMatch
+from equipment.excel.headers import FIELD_LABELS, HeaderMatch
 from equipment.excel.values import (
     PLACEHOLDERS,
     Parsed,
@@ -28,6 +29,44 @@ from equipment.excel.values import (
 )
 
 MIN_MANUFACTURE_YEAR = 1900
+INT_MAX = 2_147_483_647  # the INTEGER columns of both databases (cycle counts)
+MAX_PRESSURE_MPA = 1000  # the same bounds as the item form
+MIN_TEMPERATURE_C, MAX_TEMPERATURE_C = -273, 2000
+NOTES_MAX_LENGTH = 4000  # a Text column; the item form takes notes up to 4000 characters
+
+# The registry column each text field is stored in: its length is the limit of the cell
+_TEXT_COLUMNS: dict[str, tuple[str, str]] = {
+    "inventory_no": ("Equipment", "inventory_no"),
+    "name": ("Equipment", "name"),
+    "model": ("Equipment", "model"),
+    "manufacturer": ("Equipment", "manufacturer"),
+    "factory_no": ("Equipment", "factory_no"),
+    "registration_no": ("Equipment", "registration_no"),
+    "medium": ("Equipment", "medium"),
+    "capacity": ("Equipment", "capacity"),
+    "notes": ("Equipment", "notes"),
+    "facility_code": ("Facility", "code"),
+    "facility_name": ("Facility", "name"),
+}
+
+
+@cache
+def text_limits() -> dict[str, int]:
+    """Field → the most characters its registry column holds (``String(n)``), so a longer cell
+    is an invalid row instead of a database error at commit."""
+    # imported here: the models bring in the app's packages, the rest of the reader needs none
+    from equipment import models
+
+    limits: dict[str, int] = {}
+    for name, (model, column) in _TEXT_COLUMNS.items():
+        length = getattr(getattr(models, model).__table__.c[column].type, "length", None)
+        limits[name] = length or NOTES_MAX_LENGTH
+    return limits
+
+
+def _grouped(number: int) -> str:
+    """2147483647 → «2 147 483 647»."""
+    return f"{number:,}".replace(",", " ")
 
 
 @dataclass(slots=True)
@@ -53,19 +92,37 @@ def _service_life(value: Any) -> Parsed:
     return years, error
 
 
+_CYCLES_EXPECTED = f"ожидается целое число от 0 до {_grouped(INT_MAX)}"
+
+
 def _cycles(value: Any) -> Parsed:
-    count, error = parse_int(value, "целое число циклов")
+    count, error = parse_int(value, f"целое число циклов от 0 до {_grouped(INT_MAX)}")
     if error is None and count < 0:
-        return None, "число циклов не может быть отрицательным"
+        return None, f"число циклов не может быть отрицательным; {_CYCLES_EXPECTED}"
+    if error is None and count > INT_MAX:
+        return None, f"слишком большое число циклов: {_grouped(count)}; {_CYCLES_EXPECTED}"
     return count, error
 
 
 def _pressure(value: Any) -> Parsed:
-    return parse_number(value, "давление в МПа, например 1,4")
+    pressure, error = parse_number(value, "давление в МПа, например 1,4")
+    if error is None and not 0 <= pressure <= MAX_PRESSURE_MPA:
+        return None, f"давление должно быть от 0 до {MAX_PRESSURE_MPA} МПа"
+    return pressure, error
 
 
 def _temperature(value: Any) -> Parsed:
-    return parse_number(value, "температура в °C, например 115")
+    temperature, error = parse_number(value, "температура в °C, например 115")
+    if error is None and not MIN_TEMPERATURE_C <= temperature <= MAX_TEMPERATURE_C:
+        return None, f"температура должна быть от −{-MIN_TEMPERATURE_C} до {MAX_TEMPERATURE_C} °C"
+    return temperature, error
+
+
+def _too_long(name: str, length: int, limit: int) -> str:
+    return (
+        f"слишком длинное значение в поле «{FIELD_LABELS[name]}» (длина {length}); "
+        f"ожидается не длиннее {limit} символов"
+    )
 
 
 def _manufacture_year(last: int) -> Callable[[Any], Parsed]:
@@ -128,11 +185,15 @@ class RowValidator:
 
     def __init__(self, header: HeaderMatch, *, today: date | None = None):
         parsers = field_parsers((today or date.today()).year)
-        # (column, field, kind, parser, cache lookup, cache): text results are cached per column
+        limits = text_limits()
+        # (column, field, kind, parser, cache lookup, cache, longest text): what the parsers
+        # return is cached per column by cell value
         self.plan = []
         for col, name in sorted(header.columns.items()):
-            cache: dict[str, Any] = {}
-            self.plan.append((col, name, *parsers[name], cache.get, cache))
+            results: dict[str, Any] = {}
+            kind, parse = parsers[name]
+            limit = limits.get(name, NOTES_MAX_LENGTH)
+            self.plan.append((col, name, kind, parse, results.get, results, limit))
         self.titles = {name: header.titles.get(col, "") for col, name in header.columns.items()}
         self.columns = {name: col for col, name in header.columns.items()}
         self.errors: list[RowError] = []
@@ -149,26 +210,29 @@ class RowValidator:
         approximate: list[str] | None = None
         failed: list[tuple[str, Any, str]] | None = None
         width = len(row)
-        for col, name, kind, parse, cached, cache in self.plan:
+        for col, name, kind, parse, cached, results, limit in self.plan:
             raw = row[col] if col < width else None
             if raw is None:
                 continue
             if kind is PLAIN:
                 if raw.__class__ is str:
                     text = " ".join(raw.split())
-                    if text and not (
-                        text[0] in _PLACEHOLDER_START and text.lower() in PLACEHOLDERS
-                    ):
-                        values[name] = text
+                    if not text or (text[0] in _PLACEHOLDER_START and text.lower() in PLACEHOLDERS):
+                        continue
                 else:
-                    values[name] = display(raw)
+                    text = display(raw)
+                if len(text) <= limit:
+                    values[name] = text
+                else:
+                    failed = failed or []
+                    failed.append((name, raw, _too_long(name, len(text), limit)))
                 continue
             if raw.__class__ is bool:  # True == 1.0 as a dict key: keep it out of the cache
                 result = parse(raw)
             else:
                 result = cached(raw)
                 if result is None:
-                    result = cache[raw] = _BLANK if is_blank(raw) else parse(raw)
+                    result = results[raw] = _BLANK if is_blank(raw) else parse(raw)
                 if result is _BLANK:
                     continue
 

@@ -95,7 +95,9 @@ def _number_from_text(text: str) -> float | None:
     core = _plain_digits(core.translate(_SEPARATORS).rstrip(".,"))
     if core is None:
         return None
-    number = float(core)
+    number = float(core)  # «999…9» beyond the float range gives inf, not an error
+    if not math.isfinite(number):
+        return None
     return -number if sign in ("-", "−") else number
 
 
@@ -120,7 +122,8 @@ def parse_number(value: Any, expect: str = "число") -> Parsed:
     or «%» after the number («1,4 МПа», «20 лет»)."""
     cls = value.__class__
     if cls is float or cls is int:
-        return (float(value), None) if math.isfinite(value) else (None, _not_number(value, expect))
+        number = _finite(value)
+        return (number, None) if number is not None else (None, _not_number(value, expect))
     if cls is str:
         number = _number_from_text(value)
         if number is not None:
@@ -143,7 +146,7 @@ def parse_percent(value: Any, *, fraction: bool = False, what: str = "износ
     cls = value.__class__
     number: float | None = None
     if cls is float or cls is int:
-        number = float(value) if math.isfinite(value) else None
+        number = _finite(value)
     elif cls is str:
         text = value
         if "%" in text:
@@ -157,6 +160,15 @@ def parse_percent(value: Any, *, fraction: bool = False, what: str = "износ
     if not 0 <= number <= 100:
         return None, f"{what} должен быть от 0 до 100 %"
     return number, None
+
+
+def _finite(value: float | int) -> float | None:
+    """A float of a cell number; None for inf, nan and an int too large for a float."""
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _not_number(value: Any, expect: str) -> str:
@@ -216,12 +228,11 @@ def parse_date(value: Any) -> Parsed:
 
 
 def _date_from_number(value: float) -> tuple[date | None, str | None, bool]:
-    if not math.isfinite(value) or value < MIN_YEAR:
+    # compared, not converted: nan and ±inf fail the range, a huge int does not overflow
+    if not MIN_YEAR <= value <= _MAX_SERIAL:
         return None, f"не дата: «{display(value)}»; {DATE_EXPECTED}", False
     if value <= MAX_YEAR and float(value).is_integer():  # a bare year, not a serial number
         return date(int(value), 1, 1), None, True
-    if value > _MAX_SERIAL:
-        return None, f"не дата: «{display(value)}»; {DATE_EXPECTED}", False
     return _in_range(_EXCEL_EPOCH + timedelta(days=int(value)), value)
 
 
@@ -269,7 +280,7 @@ def parse_year(value: Any) -> Parsed:
     """A year: 1985, «1985», «1985 г.», or the year of a date («26.12.1985»)."""
     cls = value.__class__
     if cls is float or cls is int:
-        if math.isfinite(value) and float(value).is_integer() and 1000 <= value <= 9999:
+        if 1000 <= value <= 9999 and float(value).is_integer():  # nan and inf fail the range
             return int(value), None
     elif cls is str:
         match = _YEAR.match(value)

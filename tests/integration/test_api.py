@@ -282,14 +282,19 @@ def test_every_bad_filter_is_named_at_once(api, world):
     assert set(field_errors(response)) == {"band", "sort", "page", "flag"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: q is put into LIKE '%...%' without escaping, so '_' and '%' are wildcards: "
-    "q=_ or q=% matches every item (equipment/registry.py RegistryQuery.conditions).",
-)
 def test_search_takes_like_wildcards_literally(api, fleet):
     found = {q: inventory(api, f"?q={q}") for q in ("_", "%25", "A_INV", "A%25INV")}
     assert found == {"_": [], "%25": [], "A_INV": [], "A%25INV": []}
+
+
+def test_search_finds_wildcards_and_the_escape_character_as_text(api, world, make):
+    make.equipment(world.fac_a, "W_1", name="Сосуд 50% объёма")
+    make.equipment(world.fac_a, "W/2", name="Насос \\ резервный")
+    assert inventory(api, "?q=w_1") == ["W_1"]
+    assert inventory(api, "?q=50%25") == ["W_1"]
+    assert inventory(api, "?q=w/2") == ["W/2"]
+    assert inventory(api, "?q=%5C") == ["W/2"]  # a backslash
+    assert inventory(api, "?q=/") == ["W/2"]  # autoescape's own escape character
 
 
 # ---------------------------------------------------------------------------- create
@@ -428,16 +433,7 @@ def test_invalid_patch_is_422_and_changes_nothing(api, world):
     "kind",
     [
         "equipment",
-        pytest.param(
-            "facilities",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: save_facility() writes an 'update' audit event with empty "
-                "changes when nothing changed (save_equipment() skips it), so every no-op "
-                "PATCH /api/v1/facilities/<id> adds noise to the append-only audit trail "
-                "(equipment/services.py).",
-            ),
-        ),
+        "facilities",
     ],
 )
 @pytest.mark.parametrize("body", ["", "{}", "same"])
@@ -612,13 +608,6 @@ def test_unknown_id_in_a_change_is_404_json(api, world):
     assert response.status_code == 404 and response.get_json()["code"] == 404
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: ids beyond the integer column reach the database and answer 500 "
-    "(SQLite: OverflowError above 2**63; PostgreSQL: 'integer out of range' from 2**31): "
-    "<int:...> URL arguments, the facility_id/organization_id filters and facility_id in a "
-    "body are not range-checked (core/access.py, equipment/registry.py, equipment/schemas.py).",
-)
 def test_ids_beyond_the_integer_range_are_404_or_422_not_500(api, world):
     statuses = {
         "GET item": api.get(f"/api/v1/equipment/{HUGE_ID}").status_code,
@@ -633,12 +622,6 @@ def test_ids_beyond_the_integer_range_are_404_or_422_not_500(api, world):
     assert statuses["POST"] == 422
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a facility's region_id is not checked: POST/PATCH /api/v1/facilities with an "
-    "unknown region_id fails on the foreign key and answers 500 instead of 422 naming "
-    "region_id (equipment/services.py save_facility).",
-)
 def test_unknown_region_of_a_facility_is_422(api, world):
     created = api.post(
         "/api/v1/facilities", json={"code": "NEW", "name": "Новый ОПО", "region_id": MISSING}
@@ -646,6 +629,123 @@ def test_unknown_region_of_a_facility_is_422(api, world):
     changed = api.patch(f"/api/v1/facilities/{world.fac_a.id}", json={"region_id": MISSING})
     assert (created.status_code, changed.status_code) == (422, 422)
     assert "region_id" in field_errors(created) and "region_id" in field_errors(changed)
+
+
+# Well-formed ids that no row can have: 0, the first beyond PostgreSQL's INTEGER, the first
+# beyond SQLite's (and Python's sqlite3) 64-bit integers, and far beyond.
+NO_ROW_IDS = [0, 2**31, 2**63, HUGE_ID]
+
+
+@pytest.mark.parametrize("value", NO_ROW_IDS)
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/equipment/{id}",
+        "/api/v1/equipment/{id}/assessments",
+        "/api/v1/equipment/{id}/inspections",
+        "/api/v1/facilities/{id}",
+        "/api/v1/organizations/{id}",
+        "/api/v1/imports/{id}",
+    ],
+)
+def test_ids_no_row_can_have_are_404_in_every_api_url(api, world, url, value):
+    response = api.get(url.format(id=value))
+    assert response.status_code == 404 and response.get_json()["code"] == 404
+
+
+@pytest.mark.parametrize("value", [2**31, HUGE_ID])
+def test_changes_addressed_to_ids_no_row_can_have_are_404(api, world, value):
+    before = counts()
+    answers = [
+        api.patch(f"/api/v1/equipment/{value}", json={"name": "x"}),
+        api.patch(f"/api/v1/facilities/{value}", json={"name": "x"}),
+        api.post(f"/api/v1/equipment/{value}/assessments", json={}),
+        api.post(f"/api/v1/equipment/{value}/inspections", json={}),
+        api.post(f"/api/v1/imports/{value}/commit", json={}),
+    ]
+    assert [r.status_code for r in answers] == [404] * len(answers)
+    assert counts() == before
+
+
+@pytest.mark.parametrize("field", ["facility_id", "organization_id"])
+@pytest.mark.parametrize("value", ["0", "-1", str(2**31), str(2**63), str(HUGE_ID)])
+def test_id_filters_outside_the_id_range_are_422_naming_the_field(api, fleet, field, value):
+    response = api.get(f"/api/v1/equipment?{field}={value}")
+    assert response.status_code == 422
+    assert set(field_errors(response)) == {field}
+
+
+@pytest.mark.parametrize("value", [0, -1, 2**31, 2**63, HUGE_ID])
+def test_ids_in_bodies_outside_the_id_range_are_422_naming_the_field(api, world, make, value):
+    admin = Api(api.app, make.token(world.admin))
+    facility = {"code": "NEW", "name": "Новый ОПО", "region_id": world.fac_a.region_id}
+    before = counts()
+    answers = {
+        "POST item": api.post("/api/v1/equipment", json=new_item(world, facility_id=value)),
+        "PATCH item": api.patch(
+            f"/api/v1/equipment/{world.item_a.id}", json={"facility_id": value}
+        ),
+        "POST facility": api.post("/api/v1/facilities", json={**facility, "region_id": value}),
+        "PATCH facility": api.patch(
+            f"/api/v1/facilities/{world.fac_a.id}", json={"region_id": value}
+        ),
+        "admin POST facility": admin.post(
+            "/api/v1/facilities", json={**facility, "organization_id": value}
+        ),
+    }
+    fields = {name: set(field_errors(r)) for name, r in answers.items()}
+    assert fields == {
+        "POST item": {"facility_id"},
+        "PATCH item": {"facility_id"},
+        "POST facility": {"region_id"},
+        "PATCH facility": {"region_id"},
+        "admin POST facility": {"organization_id"},
+    }
+    assert counts() == before
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"cycle_limit": 2**31}, {"cycle_count": 2**31}, {"cycle_limit": 2**63, "cycle_count": 10**30}],
+)
+def test_counts_beyond_the_integer_column_are_422(api, world, changes):
+    before = counts()
+    response = api.post("/api/v1/equipment", json=new_item(world, **changes))
+    assert response.status_code == 422
+    assert set(field_errors(response)) == set(changes)
+    assert counts() == before
+
+
+def test_an_admin_must_name_an_existing_organization_for_a_facility(api, world, make):
+    admin = Api(api.app, make.token(world.admin))
+    body = {"code": "ADM-1", "name": "ОПО администратора", "region_id": world.fac_a.region_id}
+    before = counts()
+    for organization in (..., None, MISSING):
+        data = body if organization is ... else {**body, "organization_id": organization}
+        response = admin.post("/api/v1/facilities", json=data)
+        assert response.status_code == 422, organization
+        assert set(field_errors(response)) == {"organization_id"}
+    assert counts() == before
+    response = admin.post("/api/v1/facilities", json={**body, "organization_id": world.org_b.id})
+    assert response.status_code == 201
+    assert response.get_json()["organization_id"] == world.org_b.id
+
+
+def test_a_facility_patch_audits_only_what_changed(api, world):
+    response = api.patch(
+        f"/api/v1/facilities/{world.fac_a.id}",
+        json={"name": world.fac_a.name, "address": "Павлодар, ул. Ломова, 1"},
+    )
+    assert response.status_code == 200
+    db.session.rollback()
+    events = db.session.execute(
+        select(AuditEvent).where(
+            AuditEvent.entity_type == "facilities", AuditEvent.entity_id == world.fac_a.id
+        )
+    ).scalars()
+    assert [(e.action, e.changes) for e in events] == [
+        ("update", {"address": [None, "Павлодар, ул. Ломова, 1"]})
+    ]
 
 
 def previewed_batch(world) -> int:
@@ -687,17 +787,7 @@ BAD_BODIES = [
         ("POST", "/api/v1/equipment/{item}/inspections"),
         ("POST", "/api/v1/facilities"),
         ("PATCH", "/api/v1/facilities/{facility}"),
-        pytest.param(
-            "POST",
-            "/api/v1/imports/{batch}/commit",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: POST /api/v1/imports/<id>/commit reads its body with "
-                "get_json(silent=True) or {}, so a malformed JSON body (or null, [], an empty "
-                "body) is taken for 'no options' and the batch is committed with 200 instead "
-                "of a 400/422 (equipment/api.py commit_import).",
-            ),
-        ),
+        ("POST", "/api/v1/imports/{batch}/commit"),
         ("POST", "/api/v1/users"),
         ("POST", "/api/v1/auth/token"),
     ],
@@ -722,3 +812,45 @@ def test_malformed_bodies_get_a_4xx_json_answer_never_a_500(api, world, method, 
     assert all(isinstance(v, int) for v in answers.values()), answers
     assert counts() == before
     assert db.session.get(ImportBatch, batch).status == "previewed"
+
+
+NUL = "\u0000"  # PostgreSQL cannot store it in text: it must never reach the database
+
+
+@pytest.mark.parametrize(
+    "method,url,body",
+    [
+        ("GET", f"/api/v1/equipment?q=a{NUL}b", None),
+        ("GET", f"/api/v1/equipment?sort={NUL}", None),
+        ("POST", "/api/v1/equipment", {"name": f"Сосуд{NUL}"}),
+        ("PATCH", "/api/v1/equipment/{item}", {"notes": NUL}),
+        ("POST", "/api/v1/equipment/{item}/assessments", {"document_ref": NUL}),
+        ("POST", "/api/v1/equipment/{item}/inspections", {"nested": [{"x": NUL}]}),
+        ("POST", "/api/v1/facilities", {"code": f"X{NUL}", "name": "n", "region_id": 1}),
+        ("PATCH", "/api/v1/facilities/{facility}", {f"key{NUL}": 1}),
+        ("POST", "/api/v1/auth/token", {"email": "a@b.kz", "password": "p", "name": NUL}),
+        ("POST", "/api/v1/users", {"email": "u@example.kz", "name": NUL}),
+    ],
+)
+def test_nul_characters_are_400_and_never_reach_the_database(api, world, method, url, body):
+    url = url.format(item=world.item_a.id, facility=world.fac_a.id)
+    before = counts()
+    if body is not None and method == "POST" and url == "/api/v1/equipment":
+        body = new_item(world, **body)
+    response = api.open(url, method, json=body)
+    assert response.status_code == 400
+    assert response.get_json()["code"] == 400
+    assert "NUL" in response.get_json()["message"]
+    assert counts() == before
+
+
+@pytest.mark.parametrize(
+    "changes,field",
+    [({"name": "x" * 201}, "name"), ({"email": "x" * 250 + "@example.kz"}, "email")],
+)
+def test_a_user_with_over_long_text_is_422_naming_the_field(api, world, make, changes, field):
+    admin = Api(api.app, make.token(world.admin))
+    body = {"email": "new@example.kz", "password": "a-long-password", "role": "regulator"}
+    response = admin.post("/api/v1/users", json={**body, **changes})
+    assert response.status_code == 422
+    assert set(field_errors(response)) == {field}

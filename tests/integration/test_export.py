@@ -14,7 +14,6 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
 from core.extensions import db
-from equipment import import_views
 from equipment.catalog import DeviceType, EquipmentStatus
 from equipment.importing import ImportOptions, preview_batch
 from equipment.models import Equipment
@@ -35,38 +34,6 @@ FORMULA_LIKE = {
     "factory_no": "-5",
     "registration_no": "@SUM(A1)",
 }
-
-
-class _WithoutYieldPer:
-    """A session that runs statements without the yield_per option (see EXPORT_BUG)."""
-
-    def __init__(self, session):
-        self._session = session
-
-    def execute(self, statement, *args, **kwargs):
-        return self._session.execute(statement.execution_options(yield_per=None), *args, **kwargs)
-
-
-EXPORT_BUG = (
-    "BUG: GET /equipment/export.xlsx always answers 500: exporting.export_registry() runs "
-    "session.execute(statement.execution_options(yield_per=2000)).unique(), and SQLAlchemy "
-    "refuses yield_per with unique() (InvalidRequestError)"
-)
-
-
-@pytest.fixture(params=["as shipped", "yield_per worked around"])
-def exporter(request, monkeypatch):
-    """Each export test runs twice: against the code as it is (fails: EXPORT_BUG), and with
-    the one failing option removed, so that everything else about the export is checked."""
-    if request.param == "as shipped":
-        request.applymarker(pytest.mark.xfail(reason=EXPORT_BUG, strict=True))
-        return
-    original = import_views.export_registry
-
-    def export_registry(session, statement, as_of, labels):
-        return original(_WithoutYieldPer(session), statement, as_of, labels)
-
-    monkeypatch.setattr(import_views, "export_registry", export_registry)
 
 
 def export(client, query: str = ""):
@@ -109,7 +76,7 @@ def fleet(world, make):
     return {"fresh": fresh, "tricky": tricky}
 
 
-def test_export_follows_the_filter_in_the_users_scope(client, world, fleet, login_as, exporter):
+def test_export_follows_the_filter_in_the_users_scope(client, world, fleet, login_as):
     login_as(world.eng_a)
     header, rows = rows_of(export(client, "?flag=must_plan"))
     assert header[:4] == HEADER
@@ -139,15 +106,13 @@ def test_export_follows_the_filter_in_the_users_scope(client, world, fleet, logi
     assert [r[0] for r in rows] == ["A-NEW"]
 
 
-def test_export_ignores_paging_and_keeps_the_sort(client, world, fleet, login_as, exporter):
+def test_export_ignores_paging_and_keeps_the_sort(client, world, fleet, login_as):
     login_as(world.eng_a)
     _header, rows = rows_of(export(client, "?per_page=1&page=2&sort=-inventory_no"))
     assert [r[0] for r in rows] == sorted(["A-INV-1", "A-INV-2", "A-NEW", "=1+1"], reverse=True)
 
 
-def test_export_scope_of_a_regulator_and_of_another_organization(
-    client, world, fleet, login_as, exporter
-):
+def test_export_scope_of_a_regulator_and_of_another_organization(client, world, fleet, login_as):
     login_as(world.reg_pav)  # sees the facilities in Pavlodar: A-01, not A-02 (Karaganda)
     _header, rows = rows_of(export(client, "?flag=must_plan"))
     assert sorted(r[0] for r in rows) == sorted(["A-INV-1", "=1+1"])
@@ -161,7 +126,7 @@ def test_export_scope_of_a_regulator_and_of_another_organization(
     assert sorted(r[0] for r in rows) == sorted(["A-INV-1", "A-INV-2", "=1+1", "B-INV-1"])
 
 
-def test_export_header_is_frozen_and_dates_are_dates(client, world, fleet, login_as, exporter):
+def test_export_header_is_frozen_and_dates_are_dates(client, world, fleet, login_as):
     login_as(world.eng_a)
     book = load_workbook(io.BytesIO(export(client).get_data()))
     sheet = book.worksheets[0]
@@ -184,7 +149,7 @@ def test_export_header_is_frozen_and_dates_are_dates(client, world, fleet, login
     assert sheet.auto_filter.ref and sheet.auto_filter.ref.startswith("A1:")
 
 
-def test_text_that_looks_like_a_formula_stays_text(client, world, fleet, login_as, exporter):
+def test_text_that_looks_like_a_formula_stays_text(client, world, fleet, login_as):
     login_as(world.eng_a)
     data = export(client).get_data()
     sheet = load_workbook(io.BytesIO(data)).worksheets[0]

@@ -458,12 +458,6 @@ def test_changed_cells_update_exactly_those_items_with_before_and_after(site):
     assert by_item[old["ИН-100001"].id].actor_email == site.eng.email
 
 
-@pytest.mark.xfail(
-    reason="BUG: a changed next-examination date is not seen on re-load: build_plan only "
-    "compares the last examination date (done_on), so a row whose «Дата следующего "
-    "освидетельствования» changed is reported unchanged and the new date is dropped",
-    strict=True,
-)
 def test_a_changed_next_examination_date_is_an_update(site):
     data = sample(CLEAN)
     load(site.org, data, site.eng)
@@ -621,21 +615,13 @@ def _race_cli(site, client, login_as, runner, tmp_path):
     return result.output
 
 
-_RACE_BUG = pytest.mark.xfail(
-    reason="BUG: an IntegrityError at commit (another commit took an inventory number after the "
-    "plan was checked; several web workers on PostgreSQL) is caught by the page only: the API "
-    "answers 500 and the CLI dies with a traceback",
-    strict=True,
-)
-
-
 @pytest.mark.parametrize(
     "door",
     [
         _race_page,
-        pytest.param(_race_api, marks=_RACE_BUG),
-        pytest.param(_race_api_direct, marks=_RACE_BUG),
-        pytest.param(_race_cli, marks=_RACE_BUG),
+        _race_api,
+        _race_api_direct,
+        _race_cli,
     ],
     ids=["page", "api commit", "api direct", "cli"],
 )
@@ -714,11 +700,6 @@ def test_unknown_facilities_are_listed_and_created_only_when_agreed(site):
     )
 
 
-@pytest.mark.xfail(
-    reason="BUG: existing facilities are matched ignoring case, new ones are not: «OPO-09» and "
-    "«opo-09» in one file are listed as two new facilities and create_facilities creates both",
-    strict=True,
-)
 def test_one_new_facility_written_in_two_cases_is_created_once(site):
     data = xlsx([row("OPO-09", "N-1", "Кран", "кран"), row("opo-09", "N-2", "Таль", "таль")])
     batch, plan = preview(site.org, data, "new.xlsx", site.eng)
@@ -762,12 +743,6 @@ def test_missing_items_are_kept_by_default_and_decommissioned_only_when_asked(si
     assert event.changes["status"] == ["in_service", "decommissioned"]
 
 
-@pytest.mark.xfail(
-    reason="BUG: build_plan treats an existing item whose row is invalid as 'not in the file' "
-    "(errors carry no inventory_no, so `listed` never includes them) and "
-    "decommission_missing then decommissions it",
-    strict=True,
-)
 def test_an_item_whose_row_has_an_error_is_not_missing_from_the_file(site):
     data = xlsx([row("OPO-01", "E-1", "Котел 1"), row("OPO-01", "E-2", "Котел 2")])
     load(site.org, data, site.eng)
@@ -781,11 +756,6 @@ def test_an_item_whose_row_has_an_error_is_not_missing_from_the_file(site):
         assert item("E-2").status == EquipmentStatus.IN_SERVICE
 
 
-@pytest.mark.xfail(
-    reason="BUG: the audit event of import_decommission always records the status before as "
-    "'in_service', even when the item was suspended or conserved",
-    strict=True,
-)
 def test_decommission_audits_the_real_status_before(site, make):
     make.equipment(site.fac["OPO-01"], "S-1", status=EquipmentStatus.SUSPENDED)
     batch, _plan = preview(site.org, xlsx([row("OPO-01", "S-2", "Новый")]), "x.xlsx", site.eng)
@@ -850,12 +820,6 @@ def test_a_hand_mapping_reads_the_file_and_is_remembered_on_commit(site):
         preview(site.world.org_b, later, "codes-2.xlsx", site.world.eng_b)
 
 
-@pytest.mark.xfail(
-    reason="BUG: a file whose required column is not recognised is refused at upload (400, no "
-    "batch), so the mapping form of the preview page, the only place to map columns by hand, "
-    "can never be reached for it",
-    strict=True,
-)
 def test_the_mapping_form_rescues_a_file_without_a_recognised_inventory_column(
     site, client, login_as
 ):
@@ -877,6 +841,49 @@ def test_the_mapping_form_rescues_a_file_without_a_recognised_inventory_column(
     assert item("Ш-1") is not None
     next_id = batch_id_from(upload(client, _code_file(), "codes.xlsx"))
     assert page_counts(text_of(client.get(f"/imports/{next_id}")))["unchanged"] == 2
+
+
+def test_a_file_without_a_recognised_inventory_column_waits_for_a_mapping(
+    site, client, login_as, make, runner, tmp_path
+):
+    """Stored but not committable: no commit form, the API answers 422 with the stored batch
+    and refuses its commit, the CLI exits 1 with the message."""
+    login_as(site.eng)
+    batch_id = batch_id_from(upload(client, _code_file(), "codes.xlsx"))
+    page = text_of(client.get(f"/imports/{batch_id}"))
+    assert 'id="commit-form"' not in page and "Не распознаны обязательные столбцы" in page
+    client.post(f"/imports/{batch_id}/commit", data={})
+    assert db.session.get(ImportBatch, batch_id).status == "previewed"
+
+    token = make.token(site.eng)
+    for dry_run in ("true", "false"):
+        response = api_upload(client, token, _code_file(), "codes.xlsx", dry_run=dry_run)
+        assert response.status_code == 422, response.get_json()
+        body = response.get_json()
+        assert body["code"] == 422 and "Инвентарный номер" in body["message"]
+        assert body["batch"]["missing_columns"] == ["Инвентарный номер"]
+        titles = {*body["batch"]["mapping"], *body["batch"]["ignored_columns"]}
+        assert titles == {"Код ОПО", "Шифр ТУ", "Наименование", "Вид устройства"}, body
+        assert body["preview_url"].endswith(f"/imports/{body['batch']['id']}")
+        refused = api_commit(client, token, body["batch"]["id"])
+        assert refused.status_code == 409 and "Инвентарный номер" in refused.get_json()["message"]
+    assert count(ImportBatch) == 3 and count(Equipment) == 3
+
+    path = tmp_path / "codes.xlsx"
+    path.write_bytes(_code_file())
+    result = runner.invoke(args=["equipment", "import", str(path), "--org", ORG_BIN])
+    assert result.exit_code == 1 and "Инвентарный номер" in result.output
+    assert count(ImportBatch) == 3 and count(Equipment) == 3
+
+
+def test_api_commit_without_a_body_takes_the_default_options(site, client, make):
+    token = make.token(site.eng)
+    batch_id = api_upload(client, token, sample(ENGLISH)).get_json()["id"]
+    response = client.post(
+        f"/api/v1/imports/{batch_id}/commit", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["created"] == 120
 
 
 def _kind_file() -> bytes:
@@ -929,13 +936,6 @@ def test_the_mapping_form_re_previews_and_the_mapping_is_remembered(site, client
     assert (counts["updated"], counts["unchanged"], counts["invalid"]) == (1, 1, 0)
 
 
-@pytest.mark.xfail(
-    reason="BUG: a remembered mapping suppresses the automatic recognition of its fields in "
-    "every later file (headers._match_row drops any auto-matched field the mapping names, even "
-    "when the mapping's column is not in the file): after a mapping with «Наименование» → name, "
-    "the clean sample's «Наименование технического устройства» is ignored and the file refused",
-    strict=True,
-)
 def test_a_remembered_mapping_does_not_break_a_standard_file(site):
     form = {
         "Код ОПО": "facility_code",
@@ -1025,12 +1025,6 @@ def test_failed_rows_download_fix_and_reupload(site, client, login_as):
     assert latest_wear(item("F-2").id) == pytest.approx(30)
 
 
-@pytest.mark.xfail(
-    reason="BUG: the failed-rows workbook of a list whose facilities are group rows («ОПО: "
-    "Котельная №2», the 1C export) drops the group rows, so the fixed rows come back without "
-    "a facility and cannot be loaded where they were",
-    strict=True,
-)
 def test_failed_rows_of_the_1c_export_keep_their_facility(site, client, login_as):
     login_as(site.eng)
     batch_id = batch_id_from(upload(client, sample(ONE_C), "1c.xlsx"))
@@ -1471,12 +1465,6 @@ def test_the_row_limit_comes_from_the_configuration(site, client, login_as, app,
     ],
     ids=["long inventory number", "long name"],
 )
-@pytest.mark.xfail(
-    reason="BUG: text longer than the registry column (inventory_no 60, name 300, model 120…) "
-    "is not reported as an invalid row; SQLite stores it as is, PostgreSQL fails the commit "
-    "with a DataError that the page and the API turn into a 500",
-    strict=True,
-)
 def test_text_longer_than_the_registry_allows_is_an_invalid_row(site, client, make, cell):
     ref, value, column = cell
     data = edited(xlsx([row("OPO-01", "L-1", "Котел"), row("OPO-01", "L-2", "Кран")]), {ref: value})
@@ -1488,11 +1476,6 @@ def test_text_longer_than_the_registry_allows_is_an_invalid_row(site, client, ma
     assert count(Equipment, Equipment.inventory_no == "L-2") == 1
 
 
-@pytest.mark.xfail(
-    reason="BUG: cycle counts are not bounded: 10 000 000 000 passes validation and overflows "
-    "the INTEGER column on PostgreSQL at commit (500); SQLite stores it",
-    strict=True,
-)
 def test_a_cycle_count_beyond_the_column_is_an_invalid_row(site, client, make):
     data = xlsx(
         [["OPO-01", "C-1", "Кран", "кран", 10_000_000_000], ["OPO-01", "C-2", "Кран", "кран", 5]],
@@ -1539,12 +1522,6 @@ def test_odd_cell_values_are_reported_not_crashed_on(site, client, make):
     assert count(Equipment) == 3
 
 
-@pytest.mark.xfail(
-    reason="BUG: values.parse_number accepts a number with a unit whose digits overflow a "
-    "float («999…9 МПа» → inf); the row is not reported, and on PostgreSQL the audit event "
-    "(JSON with Infinity) fails the commit with a 500",
-    strict=True,
-)
 def test_an_infinite_number_is_an_invalid_row(site, client, make):
     data = xlsx(
         [["OPO-01", "P-1", "Котел", "котел паровой", "9" * 400 + " МПа"]],

@@ -137,8 +137,9 @@ def targets(world, make) -> dict[str, Target]:
     }
 
 
-# Who sees which object. Regulators: facilities and equipment by the facility's region, import
-# batches and organizations by the organization's region.
+# Who sees which object. Regulators: facilities and equipment by the facility's region;
+# organizations registered in the region or operating a facility there; import batches (a
+# whole organization's list, across regions) by the organization's region only.
 EVERYTHING = {
     *("item_A", "fac_A", "item_A2", "fac_A2", "item_B", "fac_B"),
     *("org_A", "org_B", "batch_A", "batch_B"),
@@ -147,7 +148,7 @@ VISIBLE = {
     "eng_a": {"item_A", "fac_A", "item_A2", "fac_A2", "org_A", "batch_A", "token_A"},
     "eng_b": {"item_B", "fac_B", "org_B", "batch_B", "token_B"},
     "reg_pav": {"item_A", "fac_A", "org_A", "batch_A"},
-    "reg_kar": {"item_A2", "fac_A2", "item_B", "fac_B", "org_B", "batch_B"},
+    "reg_kar": {"item_A2", "fac_A2", "item_B", "fac_B", "org_A", "org_B", "batch_B"},
     "national": EVERYTHING,
     "admin": EVERYTHING,
 }
@@ -517,9 +518,8 @@ def test_regulators_cannot_change_what_they_see(route, targets, actor):
 
 @pytest.mark.parametrize("route", CHANGES, ids=str)
 def test_regulators_change_nothing_they_cannot_see(route, targets, actor):
-    # API and import pages: 404. The registry forms answer 403 before the lookup (see the
-    # xfail below); they must still change and show nothing.
-    expected = 404 if route.api or route.rule.startswith("/imports/") else 403
+    # The lookup comes first everywhere: what one cannot see is 404, as a missing id.
+    expected = 404
     answers = {}
     for regulator, key in _regulator_targets(route, visible=False):
         who = actor(regulator)
@@ -529,13 +529,6 @@ def test_regulators_change_nothing_they_cannot_see(route, targets, actor):
     assert answers and set(answers.values()) == {(expected, ())}, answers
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the registry's page forms (equipment edit, assessment, inspection, facility "
-    "edit; GET and POST) call _require_editor() before the scoped lookup, so a regulator "
-    "gets 403 for objects outside their region (and for ids that do not exist), where the "
-    "API and the import pages answer 404 (equipment/views.py).",
-)
 def test_registry_forms_answer_regulators_404_for_what_they_cannot_see(targets, actor):
     statuses = {}
     for route in CHANGES:
@@ -544,6 +537,93 @@ def test_registry_forms_answer_regulators_404_for_what_they_cannot_see(targets, 
                 response = actor(regulator).call(route, targets[key])
                 statuses[f"{regulator} {route} {key}"] = response.status_code
     assert statuses and set(statuses.values()) == {404}, statuses
+
+
+# Ids no row can have: 0, the first beyond PostgreSQL's INTEGER, the first beyond SQLite's
+# 64-bit integers (Python's sqlite3 overflows on it) and far beyond.
+NO_ROW_IDS = (0, 2**31, 2**63, 10**20)
+
+
+@pytest.mark.parametrize("user", ["eng_a", "reg_pav", "admin"])
+@pytest.mark.parametrize("route", OBJECT_ROUTES, ids=str)
+def test_ids_no_row_can_have_answer_404_on_every_route(route, user, targets, actor):
+    who = actor(user)
+    before = db_state()
+    answers = {}
+    for value in NO_ROW_IDS:
+        target = Target(
+            key="none",
+            ids=dict.fromkeys(ARGS, value),
+            objects={},
+            inventory_no="NO-SUCH",
+            device_type="tank",
+            fac_id=targets["A"].fac_id,
+            fac_code="NO-SUCH",
+            region_id=targets["A"].region_id,
+            org_id=targets["A"].org_id,
+        )
+        answers[value] = _answer(who.call(route, target), route, target)
+    assert set(answers.values()) == {404}, answers
+    assert changed_tables(before, db_state()) == []
+
+
+BAD_CHANGE_BODIES = [{}, {"name": ""}, {"facility_id": "x", "wear_pct": 1e9, "kind": None}]
+
+
+@pytest.mark.parametrize("body", BAD_CHANGE_BODIES)
+@pytest.mark.parametrize("route", [r for r in CHANGES if r.api and r.body], ids=str)
+def test_api_changes_answer_404_or_403_whatever_the_body(route, body, targets, actor):
+    """Visibility and the right to change are checked before the body: the answer to a
+    regulator or to another organization never depends on what they send."""
+    callers = [*REGULATOR_TARGETS, ("eng_b", "A"), ("eng_a", "B")]
+    for who, _key in callers:
+        actor(who)  # log in (and issue the token) before taking the snapshot
+    before = db_state()
+    answers, expected = {}, {}
+    for who, key in callers:
+        response = actor(who).open(route.url(targets[key]), route.method, json=body)
+        answers[who, key] = _answer(response, route, targets[key])
+        expected[who, key] = 403 if object_name(route.arg, key) in VISIBLE[who] else 404
+    assert answers == expected
+    assert changed_tables(before, db_state()) == []
+
+
+@pytest.mark.parametrize("body", [{}, {"code": ""}, {"facility_id": "x", "region_id": 10**20}])
+@pytest.mark.parametrize("url", ["/api/v1/equipment", "/api/v1/facilities"])
+@pytest.mark.parametrize("regulator", ["reg_pav", "national"])
+def test_regulators_cannot_create_whatever_the_body(regulator, url, body, world, actor):
+    who = actor(regulator)
+    before = db_state()
+    response = who.post(url, json=body)
+    assert response.status_code == 403 and response.get_json()["code"] == 403
+    assert changed_tables(before, db_state()) == []
+
+
+@pytest.mark.parametrize("value", ["²", "x", "-1", str(2**63), "0"])
+def test_the_new_equipment_form_ignores_a_bad_facility_preselection(value, world, actor):
+    response = actor("eng_a").get(f"/equipment/new?facility_id={value}")
+    assert response.status_code == 200
+    assert "Котельная Альфа" in _html(response)
+
+
+def test_the_facility_form_refuses_an_unknown_region(world, actor):
+    form = {
+        "code": "A-03",
+        "name": "Новый ОПО Альфа",
+        "region_id": "987654",
+        "sector": "other",
+        "hazard_class": "",
+        "status": "operating",
+    }
+    who = actor("eng_a")
+    before = db_state()
+    for region in ("987654", str(2**63), "x"):
+        response = who.post("/facilities/new", data={**form, "region_id": region})
+        assert response.status_code == 400, region
+        assert 'id="region_id-error"' in _html(response)
+    edit = who.post(f"/facilities/{world.fac_a.id}/edit", data={**form, "code": "A-01"})
+    assert edit.status_code == 400
+    assert changed_tables(before, db_state()) == []
 
 
 @pytest.mark.parametrize("route", OBJECT_ROUTES, ids=str)
@@ -666,13 +746,6 @@ def test_filtering_by_another_organization_shows_nothing(query, more, world, act
     assert [o["id"] for o in orgs] == [world.org_b.id]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: GET /equipment/export.xlsx always answers 500: export_registry() iterates "
-    "the statement with execution_options(yield_per=2000) and .unique(), which SQLAlchemy "
-    "refuses ('Can't use the ORM yield_per feature in conjunction with unique()', "
-    "equipment/exporting.py).",
-)
 def test_export_contains_exactly_what_is_in_scope(more, world, actor):
     every = set(INVENTORY.values()) | {"A-OLD", "B-OLD"}
     for user in USERS:
@@ -712,19 +785,51 @@ def test_a_regulator_sees_the_organizations_of_their_region(world, actor):
     assert "АО «Бета»" in {o["name"] for o in listed}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Organization.scope_clause scopes regulators by the ORGANIZATION's region, "
-    "while facilities and equipment are scoped by the FACILITY's region: reg_kar sees A-02 "
-    "and its equipment (and org A's name on /facilities) but /api/v1/organizations omits "
-    "org A and /api/v1/organizations/<org A> answers 404 (accounts/models.py).",
-)
 def test_a_regulator_can_look_up_the_organization_of_every_facility_they_see(world, actor):
     who = actor("reg_kar")
     facilities = who.get("/api/v1/facilities").get_json()
     orgs = {o["id"] for o in who.get("/api/v1/organizations").get_json()}
     assert {f["organization_id"] for f in facilities} <= orgs
     assert who.get(f"/api/v1/organizations/{world.org_a.id}").status_code == 200
+
+
+def test_a_regulator_sees_organizations_by_home_region_or_a_facility_there(world, make, actor):
+    # registered in Karaganda, no facility yet; registered in Almaty with a facility in Almaty;
+    # registered in Almaty with a facility in Karaganda
+    home = make.org("ТОО «Дом»", "000000000001", "KAR")
+    away = make.org("ТОО «Далеко»", "000000000002", "ALA")
+    make.facility(away, "D-01")
+    guest = make.org("ТОО «Гость»", "000000000003", "ALA")
+    make.facility(guest, "G-01", region="KAR")
+    expected = {
+        "reg_kar": {"АО «Бета»", "ТОО «Альфа»", "ТОО «Дом»", "ТОО «Гость»"},
+        "reg_pav": {"ТОО «Альфа»"},
+    }
+    for user, names in expected.items():
+        who = actor(user)
+        assert {o["name"] for o in who.get("/api/v1/organizations").get_json()} == names
+        for org in (home, away, guest):
+            status = who.get(f"/api/v1/organizations/{org.id}").status_code
+            assert status == (200 if org.name in names else 404), (user, org.name)
+    # a regulator may read an organization operating in the region, never change its registry
+    who = actor("reg_kar")
+    assert (
+        who.post(
+            "/api/v1/facilities", json={"code": "R-1", "name": "ОПО", "region_id": 1}
+        ).status_code
+        == 403
+    )
+
+
+def test_a_regulator_does_not_see_the_import_history_of_guest_organizations(world, actor):
+    """An import batch is a whole organization's list, facilities of every region included,
+    so only the regulators of the organization's own region see it."""
+    _batch(world.org_a, world.eng_a, "A-02", "A-FILE-KAR", "список-Караганда.xlsx")
+    who = actor("reg_kar")
+    assert who.get("/api/v1/imports").get_json() == []
+    assert "список-Караганда.xlsx" not in _html(who.get("/imports"))
+    listed = actor("reg_pav").get("/api/v1/imports").get_json()
+    assert [b["filename"] for b in listed] == ["список-Караганда.xlsx"]
 
 
 def _dashboard(page: str) -> dict[str, int]:
@@ -970,12 +1075,6 @@ def test_users_api_is_404_for_non_admins(user, actor):
     assert db.session.query(User).filter_by(email=NEW_USER["email"]).count() == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: POST /api/v1/users validates the body (@blp.arguments) before the admin check, "
-    "so a non-admin sending an incomplete body gets 422 listing the user fields instead of 404 "
-    "(accounts/api.py).",
-)
 def test_users_api_is_404_for_non_admins_whatever_the_body(actor):
     who = actor("eng_a")
     response = who.post("/api/v1/users", json={})
@@ -991,3 +1090,51 @@ def test_admin_lists_and_creates_users(world, actor):
     response = who.post("/api/v1/users", json=body)
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["organization_id"] == world.org_a.id
+
+
+@pytest.mark.parametrize("user", ["eng_a", "reg_pav", "national"])
+@pytest.mark.parametrize(
+    "data,content_type",
+    [
+        ("{}", "application/json"),
+        ("{bad json", "application/json"),
+        ('{"email": "x", "role": 5, "password": null}', "application/json"),
+        ("[]", "application/json"),
+        ("email=x", "application/x-www-form-urlencoded"),
+    ],
+)
+def test_users_api_answers_non_admins_404_before_reading_the_body(user, data, content_type, actor):
+    who = actor(user)
+    before = db_state()
+    response = who.post("/api/v1/users", data=data, content_type=content_type)
+    assert response.status_code == 404 and response.get_json()["code"] == 404
+    assert changed_tables(before, db_state()) == []
+    anonymous = actor(None).post("/api/v1/users", data=data, content_type=content_type)
+    assert anonymous.status_code == 401
+
+
+def test_the_users_api_is_still_described_in_the_openapi_document(app):
+    with app.app_context():
+        paths = app.test_client().get("/api/openapi.json").get_json()["paths"]
+    assert {"get", "post"} <= set(paths["/api/v1/users"])
+    assert "requestBody" in paths["/api/v1/users"]["post"]
+    for path in ("/api/v1/facilities/{facility_id}", "/api/v1/equipment/{item_id}"):
+        assert "requestBody" in paths[path]["patch"], path
+
+
+@pytest.mark.parametrize(
+    "url,data",
+    [
+        ("/equipment?q=%00", None),
+        ("/facilities/new", {"code": "A\x00", "name": "n", "region_id": "1", "sector": "other"}),
+        ("/login", {"email": "eng.a@example.kz\x00", "password": "x"}),
+        ("/profile", {"name": "token\x00"}),
+    ],
+)
+def test_pages_refuse_nul_characters_with_400(url, data, world, actor):
+    who = actor("eng_a")
+    before = db_state()
+    response = who.open(url, "GET" if data is None else "POST", data=data)
+    assert response.status_code == 400
+    assert "NUL" in _html(response)
+    assert changed_tables(before, db_state()) == []

@@ -13,6 +13,7 @@ import pytest
 
 from equipment.excel import FileRejected, Limits, open_sheet_rows, parse_asset_list
 from equipment.excel.headers import find_header, match_title
+from equipment.excel.validate import NOTES_MAX_LENGTH, PLAIN_FIELDS, text_limits
 from equipment.excel.values import (
     parse_date,
     parse_date_ex,
@@ -753,3 +754,198 @@ def test_unknown_or_ambiguous_device_type_is_an_error_not_other():
 )
 def test_statuses(raw, code):
     assert parse_status(raw) == (code, None)
+
+
+# ---------------------------------------------------------------------------- remembered mapping
+
+
+def test_a_mapping_applies_only_to_the_columns_present_in_the_file():
+    remembered = {"Наименование": "name", "Разновидность": "device_type", 7: None}
+    peek = [(1, ["Инвентарный номер", "Наименование технического устройства", "Вид ТУ"])]
+    match = find_header(peek, remembered)
+    assert match.columns == {0: "inventory_no", 1: "name", 2: "device_type"}
+    # a mapped column that is in the file still wins over a recognised one
+    peek = [(1, ["Инвентарный номер", "Наименование ТУ", "Разновидность", "Вид ТУ"])]
+    match = find_header(peek, {"Разновидность": "device_type"})
+    assert match.columns == {0: "inventory_no", 1: "name", 2: "device_type"}
+    assert match.ignored == ["Вид ТУ"]
+    # so does a column given by its index, with a title or without
+    match = find_header(peek, {3: "device_type"})
+    assert match.columns == {0: "inventory_no", 1: "name", 3: "device_type"}
+    match = find_header([(1, ["Инв. №", "Наименование", "Вид ТУ"])], {5: "device_type"})
+    assert match.columns == {0: "inventory_no", 1: "name", 5: "device_type"}
+
+
+# ---------------------------------------------------------------------------- bounds
+
+
+def test_text_limits_come_from_the_registry_columns():
+    from equipment.models import Equipment, Facility
+
+    limits = text_limits()
+    assert limits["inventory_no"] == Equipment.__table__.c.inventory_no.type.length == 60
+    assert limits["name"] == Equipment.__table__.c.name.type.length == 300
+    assert limits["model"] == Equipment.__table__.c.model.type.length == 120
+    assert limits["facility_code"] == Facility.__table__.c.code.type.length == 40
+    assert limits["notes"] == NOTES_MAX_LENGTH  # a Text column: the item form's limit
+    assert set(limits) == PLAIN_FIELDS
+
+
+def test_text_longer_than_the_registry_column_is_an_error(tmp_path):
+    header = ["Инв. №", "Наименование", "Марка", "Код ОПО", "Примечание", "Заводской №"]
+    rows = [
+        header,
+        ["И" * 60, "Н" * 300, "М" * 120, "К" * 40, "П" * NOTES_MAX_LENGTH, 1e59],
+        ["И" * 61, "Котел", None, None, None, None],
+        ["3", "Котел " * 60, "М" * 121, "К" * 41, "П" * (NOTES_MAX_LENGTH + 1), 1e60],
+    ]
+    result = parse_asset_list(xlsx(tmp_path, ("Лист", rows)), "list.xlsx")
+    assert [r.excel_row for r in result.rows] == [2]
+    assert len(result.rows[0].values["name"]) == 300
+    errors = {(e.excel_row, e.column): e for e in result.errors}
+    assert set(errors) == {
+        (3, "Инв. №"),
+        (4, "Наименование"),
+        (4, "Марка"),
+        (4, "Код ОПО"),
+        (4, "Примечание"),
+    }
+    assert errors[3, "Инв. №"].message == (
+        "слишком длинное значение в поле «Инвентарный номер» (длина 61); "
+        "ожидается не длиннее 60 символов"
+    )
+    assert errors[3, "Инв. №"].value == "И" * 61  # no «не указан инвентарный номер» as well
+    assert "не длиннее 300 символов" in errors[4, "Наименование"].message
+    assert "«Марка (модель)»" in errors[4, "Марка"].message
+    assert "не длиннее 40 символов" in errors[4, "Код ОПО"].message
+
+
+def test_whitespace_does_not_count_towards_the_length(tmp_path):
+    rows = [HEADER_RU[:2], ["  A-1  ", "Котел" + " " * 400 + "ДЕ-25"]]
+    result = parse_asset_list(xlsx(tmp_path, ("Лист", rows)), "list.xlsx")
+    assert result.rows[0].values == {"inventory_no": "A-1", "name": "Котел ДЕ-25"}
+
+
+def test_cycle_counts_fit_the_integer_column(tmp_path):
+    rows = [
+        ["Инв. №", "Наименование", "Наработка, циклов", "Предельное число циклов"],
+        ["1", "Кран", 2_147_483_647, "2 147 483 647"],
+        ["2", "Кран", 2_147_483_648, 10_000],
+        ["3", "Кран", 0, "1e20"],
+        ["4", "Кран", -1, "100000000000000000000 циклов"],
+    ]
+    result = parse_asset_list(xlsx(tmp_path, ("Лист", rows)), "list.xlsx")
+    assert [r.excel_row for r in result.rows] == [2]
+    assert result.rows[0].values["cycle_count"] == 2_147_483_647
+    errors = {(e.excel_row, e.column): e.message for e in result.errors}
+    assert set(errors) == {
+        (3, "Наработка, циклов"),
+        (4, "Предельное число циклов"),
+        (5, "Наработка, циклов"),
+        (5, "Предельное число циклов"),
+    }
+    expected = "ожидается целое число от 0 до 2 147 483 647"
+    assert all(message.endswith(expected) for message in errors.values()), errors
+    assert errors[3, "Наработка, циклов"].startswith("слишком большое число циклов")
+    assert errors[5, "Наработка, циклов"].startswith("число циклов не может быть отрицательным")
+
+
+def test_pressure_and_temperature_have_physical_bounds(tmp_path):
+    rows = [
+        ["Инв. №", "Наименование", "Рабочее давление, МПа", "Рабочая температура, °C"],
+        ["1", "Сосуд", "1000", "-196"],
+        ["2", "Сосуд", "0", "2000 °C"],
+        ["3", "Сосуд", "-0,5", "-300"],
+        ["4", "Сосуд", 1e300, 5000],
+        ["5", "Сосуд", "9" * 400 + " МПа", "-" + "9" * 400 + " °C"],
+    ]
+    result = parse_asset_list(xlsx(tmp_path, ("Лист", rows)), "list.xlsx")
+    assert [r.excel_row for r in result.rows] == [2, 3]
+    assert result.rows[0].values["temperature_c"] == -196.0
+    errors = {(e.excel_row, e.column): e.message for e in result.errors}
+    pressure, temperature = "Рабочее давление, МПа", "Рабочая температура, °C"
+    assert set(errors) == {(row, column) for row in (4, 5, 6) for column in (pressure, temperature)}
+    assert errors[4, pressure] == "давление должно быть от 0 до 1000 МПа"
+    assert errors[5, pressure] == "давление должно быть от 0 до 1000 МПа"
+    assert errors[4, temperature] == "температура должна быть от −273 до 2000 °C"
+    assert errors[6, pressure].startswith("не число:") and "давление в МПа" in errors[6, pressure]
+    assert errors[6, temperature].startswith("не число:")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "9" * 400 + " МПа",
+        "-" + "9" * 400,
+        "9" * 400 + ",5",
+        "1e400",
+        float("inf"),
+        float("-inf"),
+        float("nan"),
+        10**400,
+    ],
+    ids=["digits with a unit", "negative digits", "decimal comma", "exponent", "inf", "-inf",
+         "nan", "huge int"],
+)  # fmt: skip
+def test_numbers_beyond_a_float_are_errors_not_infinity(raw):
+    assert parse_number(raw)[0] is None and parse_number(raw)[1].startswith("не число")
+    assert parse_percent(raw)[0] is None
+    assert parse_year(raw)[0] is None
+    assert parse_date(raw)[0] is None
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "01.01.0000",
+        "0000-01-01",
+        "00.00.0000",
+        "5 января 0000",
+        "01.2015.0000",
+        "31.12.10000",
+        "10000-01-01",
+        "9999-12-31",
+        "31.12.9999",
+        datetime(9999, 12, 31),
+        date(1, 1, 1),
+        2958466,  # the day after 31.12.9999 as an Excel serial number
+        10**400,
+        -1,
+        1899,
+    ],
+)
+def test_dates_outside_the_calendar_or_the_range_are_errors(raw):
+    value, error, approximate = parse_date_ex(raw)
+    assert value is None and error and not approximate
+
+
+def test_manufacture_year_zero_or_far_ahead_is_an_error(tmp_path):
+    rows = [
+        ["Инв. №", "Наименование", "Год выпуска"],
+        ["1", "Котел", "0000"],
+        ["2", "Котел", "1899"],
+        ["3", "Котел", "9999 г."],
+        ["4", "Котел", 10**18],
+        ["5", "Котел", date.today().year],
+    ]
+    result = parse_asset_list(xlsx(tmp_path, ("Лист", rows)), "list.xlsx")
+    assert [r.excel_row for r in result.rows] == [6]
+    assert [e.excel_row for e in result.errors] == [2, 3, 4, 5]
+    for error in result.errors[:3]:
+        assert error.message.startswith("год изготовления должен быть от 1900 до ")
+    assert result.errors[3].message.startswith("не год:")
+
+
+def test_nul_characters_in_text_are_dropped(tmp_path):
+    """«_x0000_» in the file reads as a NUL, which PostgreSQL text and JSON cannot store."""
+    rows = [
+        ["Инв._x0000_ №", "Наименование", "Примечание"],
+        ["A_x0000_-1", "Котел_x0000_ ДЕ-25", "_x0000_"],
+    ]
+    result = parse_asset_list(xlsx(tmp_path, ("Лист", rows)), "list.xlsx")
+    assert result.mapping == {
+        "Инв. №": "inventory_no",
+        "Наименование": "name",
+        "Примечание": "notes",
+    }
+    assert result.rows[0].values == {"inventory_no": "A-1", "name": "Котел ДЕ-25"}
