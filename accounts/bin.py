@@ -18,7 +18,7 @@ def bin_check_digit(first11: str) -> int | None:
 
 
 def is_valid_bin(value: str) -> bool:
-    if not isinstance(value, str) or len(value) != 12 or not value.isdigit():
+    if not isinstance(value, str) or len(value) != 12 or not (value.isascii() and value.isdigit()):
         return False
     return bin_check_digit(value[:11]) == int(value[11])
 

@@ -54,10 +54,3 @@ def get_visible_or_404(session, model, obj_id, scope: Scope):
     if obj is None:
         abort(404)
     return obj
-
-
-def editable_or_404(session, model, obj_id, scope: Scope):
-    """Like get_visible_or_404, and 404 too when the user may only read (regulators)."""
-    if not scope.can_edit_registry:
-        abort(404)
-    return get_visible_or_404(session, model, obj_id, scope)

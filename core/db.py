@@ -6,10 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase
-from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.types import String
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -41,26 +38,6 @@ def _sqlite_pragmas(dbapi_connection, connection_record):  # pragma: no cover - 
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.close()
-        dbapi_connection.create_function(
-            "py_casefold", 1, lambda s: s.casefold() if s is not None else None, deterministic=True
-        )
-
-
-class casefold(FunctionElement):  # noqa: N801 - reads as a SQL function
-    """Unicode-aware lower() for search: SQLite's own lower() folds only ASCII, not Cyrillic."""
-
-    type = String()
-    inherit_cache = True
-
-
-@compiles(casefold)
-def _casefold_default(element, compiler, **kw):
-    return f"lower({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(casefold, "sqlite")
-def _casefold_sqlite(element, compiler, **kw):
-    return f"py_casefold({compiler.process(element.clauses, **kw)})"
 
 
 def bulk_insert(session, model, rows: list[dict], chunk: int = 10_000) -> None:

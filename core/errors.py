@@ -7,6 +7,7 @@ import logging
 from flask import jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from core.api_messages import translate_errors
@@ -26,6 +27,7 @@ def _messages():
         403: _("You do not have access to this."),
         404: _("Not found."),
         405: _("This method is not allowed here."),
+        409: _("The request conflicts with the current state. Reload and try again."),
         413: _("The upload is too large."),
         422: _("Some fields are invalid."),
         429: _("Too many attempts. Please wait and try again."),
@@ -72,6 +74,22 @@ def handle_unexpected(exc: Exception):
     return render_error(500)
 
 
+def handle_integrity_error(exc: IntegrityError):
+    """A uniqueness or reference check the database caught and the use case did not: two users
+    saving the same facility code or inventory number at the same moment. Nothing was stored."""
+    from core.extensions import db
+
+    db.session.rollback()
+    log.warning("Integrity error on %s %s: %s", request.method, request.path, exc.orig)
+    return render_error(
+        409,
+        _(
+            "Someone saved a conflicting change at the same moment (for example the same "
+            "number). Nothing was saved: reload the page and try again."
+        ),
+    )
+
+
 def handle_validation_failed(exc: ValidationFailed):
     """Domain validation that reached the edge: 422 with the field messages."""
     from core.extensions import db
@@ -109,6 +127,7 @@ def reject_nul_characters():
 def init_app(app) -> None:
     app.before_request(reject_nul_characters)
     app.register_error_handler(ValidationFailed, handle_validation_failed)
+    app.register_error_handler(IntegrityError, handle_integrity_error)
     app.register_error_handler(CSRFError, handle_csrf)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(InternalServerError, lambda e: render_error(500))

@@ -243,7 +243,7 @@ def _import_options(form) -> ImportOptions:
         create_facilities=_truthy(form.get("create_facilities")),
         decommission_missing=_truthy(form.get("decommission_missing")),
         commit_valid_only=_truthy(form.get("commit_valid_only")),
-        default_facility_id=int(default_facility) if default_facility.isdigit() else None,
+        default_facility_id=int(default_facility) if default_facility.isdecimal() else None,
     )
 
 

@@ -205,34 +205,3 @@ def import_template(device_type_names: Sequence[str], explanations: dict[str, st
         help_sheet.write_row((FIELD_LABELS[field_name], explanations.get(field_name, "")))
     lists.hide()
     return finish(workbook, out)
-
-
-# ---------------------------------------------------------------------------- failed rows
-
-
-def failed_rows_workbook(
-    data: bytes, filename: str, errors: list[dict], header_row: int, limits
-) -> IO[bytes]:
-    """The file's invalid rows, as they were, with an «Ошибка» column, to fix and re-upload."""
-    from equipment.excel.reader import open_sheet_rows
-
-    messages: dict[int, list[str]] = {}
-    for err in errors:
-        messages.setdefault(err["row"], []).append(
-            f"{err['column']}: {err['message']}" if err.get("column") else err["message"]
-        )
-    sheet_rows = open_sheet_rows(data, filename, limits)
-    header: list[Any] = []
-    workbook, out = new_workbook()
-    sheet = None
-    for excel_row, values in sheet_rows.rows():
-        if excel_row == header_row:
-            header = [("" if v is None else str(v)) for v in values]
-            titles = [*header, "Ошибка"]
-            sheet = SheetWriter(workbook, "Ошибки", titles, [18] * len(header) + [60])
-        elif excel_row in messages and sheet is not None:
-            cells = list(values) + [None] * (len(header) - len(values))
-            sheet.write_row([*cells[: len(header)], "; ".join(messages[excel_row])])
-    if sheet is None:
-        sheet = SheetWriter(workbook, "Ошибки", ["Ошибка"], [60])
-    return finish(workbook, out)

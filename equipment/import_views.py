@@ -134,7 +134,7 @@ def upload():
     data = upload.read(limits.max_bytes + 1)
     options = ImportOptions(
         default_facility_id=int(request.form["default_facility_id"])
-        if request.form.get("default_facility_id", "").isdigit()
+        if request.form.get("default_facility_id", "").isdecimal()
         else None
     )
     try:

@@ -38,6 +38,7 @@ from equipment.catalog import (
     LifeSource,
     Sector,
 )
+from equipment.search import search_text_default
 
 
 def str_enum(enum_cls, length: int = 24):
@@ -117,6 +118,9 @@ class Equipment(Base):
     notes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, onupdate=utcnow)
+    # Folded inventory number, name, factory and registration numbers (equipment.search):
+    # set on insert from the row itself, rewritten with the wear curve on every change.
+    search_text: Mapped[str] = mapped_column(Text, default=search_text_default)
 
     # Cache of the time-independent wear curve (equipment.wear.WearCurve), rewritten by
     # equipment.services.refresh_curves whenever the item, its assessments or inspections

@@ -10,15 +10,15 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import selectinload
 
 from core.access import MAX_ID, Scope, valid_id
-from core.db import casefold
 from core.validation import ValidationFailed
 from equipment.catalog import Band, DeviceType, EquipmentStatus
 from equipment.indicators_sql import band_expr, band_filter, flag_exprs, wear_expr
 from equipment.models import Equipment, Facility
+from equipment.search import fold
 from equipment.wear import WearCurve
 
 FLAGS = ("critical", "warning", "life_expired", "inspection_overdue", "must_plan")
@@ -149,22 +149,9 @@ class RegistryQuery:
     def conditions(self, as_of: date) -> list:
         conds = []
         if self.q:
-            # A substring, taken literally: autoescape escapes LIKE's % and _ (and the escape
-            # character itself) in the needle, on SQLite and PostgreSQL alike.
-            needle = self.q.casefold()
-            conds.append(
-                or_(
-                    *(
-                        casefold(column).contains(needle, autoescape=True)
-                        for column in (
-                            Equipment.name,
-                            Equipment.inventory_no,
-                            Equipment.factory_no,
-                            Equipment.registration_no,
-                        )
-                    )
-                )
-            )
+            # A substring of the folded name and numbers (equipment.search), taken literally:
+            # autoescape escapes LIKE's % and _ (and the escape character) in the needle.
+            conds.append(Equipment.search_text.contains(fold(self.q), autoescape=True))
         if self.facility_id:
             conds.append(Equipment.facility_id == self.facility_id)
         if self.organization_id:

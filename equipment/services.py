@@ -20,6 +20,7 @@ from core.db import bulk_update
 from core.validation import ValidationFailed
 from equipment.catalog import InspectionKind, InspectionResult
 from equipment.models import ConditionAssessment, Equipment, Facility, Inspection
+from equipment.search import SEARCHED, search_text
 from equipment.wear import WearInputs, thresholds_for, wear_curve
 
 CURVE_FIELDS = (
@@ -137,6 +138,7 @@ def compute_curves(
         Equipment.service_life_years,
         Equipment.cycle_limit,
         Equipment.cycle_count,
+        *(getattr(Equipment, name) for name in SEARCHED),
     )
     only = None
     if ids is not None or organization_id is not None:
@@ -148,7 +150,9 @@ def compute_curves(
     assessments = _latest_assessments(session, only)
     events = _latest_events(session, only)
     params = []
-    for eq_id, dtype, commissioned, year, life, cyc_limit, cyc_count in session.execute(stmt):
+    for eq_id, dtype, commissioned, year, life, cyc_limit, cyc_count, *texts in session.execute(
+        stmt
+    ):
         wear_pct, assessed_on, condition = assessments.get(eq_id, (None, None, None))
         ev = events.get(eq_id, {})
         curve = wear_curve(
@@ -169,6 +173,7 @@ def compute_curves(
         )
         row = {name: getattr(curve, name.removeprefix("wear_")) for name in CURVE_FIELDS}
         row["id"] = eq_id
+        row["search_text"] = search_text(dict(zip(SEARCHED, texts, strict=True)))
         params.append(row)
     return params
 

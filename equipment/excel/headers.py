@@ -456,7 +456,7 @@ def is_column_numbers_row(row: Sequence[Any]) -> bool:
             return False
         if isinstance(value, int | float) and float(value).is_integer():
             numbers.append(int(value))
-        elif isinstance(value, str) and value.strip().isdigit():
+        elif isinstance(value, str) and value.strip().isdecimal():
             numbers.append(int(value.strip()))
         elif isinstance(value, str) and not value.strip():
             continue

@@ -273,7 +273,7 @@ def _starts_totals(text: str) -> bool:
 
 def _number_like(value: Any) -> bool:
     cls = value.__class__
-    return cls is float or cls is int or (cls is str and value.strip().isdigit())
+    return cls is float or cls is int or (cls is str and value.strip().isdecimal())
 
 
 def _split_facility(text: str) -> tuple[str | None, str | None]:

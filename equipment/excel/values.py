@@ -107,7 +107,7 @@ def _plain_digits(core: str) -> str | None:
     if commas and dots:  # the last separator is the decimal one, the other groups thousands
         decimal = "," if core.rfind(",") > core.rfind(".") else "."
         whole, _, fraction = core.rpartition(decimal)
-        if not _GROUPED.match(whole) or not fraction.isdigit():
+        if not _GROUPED.match(whole) or not fraction.isdecimal():
             return None
         return whole.replace("," if decimal == "." else ".", "") + "." + fraction
     if commas + dots == 0:
@@ -253,7 +253,7 @@ def _date_from_text(text: str) -> tuple[date | None, str | None, bool]:
         number, day, approximate = int(match[3]), int(match[1] or 1), match[1] is None
     else:
         stripped = text.strip()
-        number_value = _number_from_text(stripped) if stripped.isdigit() else None
+        number_value = _number_from_text(stripped) if stripped.isdecimal() else None
         if number_value is not None and len(stripped) == 5:  # a serial number stored as text
             return _date_from_number(number_value)
         return None, f"не дата: «{stripped}»; {DATE_EXPECTED}", False

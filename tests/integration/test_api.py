@@ -297,6 +297,31 @@ def test_search_finds_wildcards_and_the_escape_character_as_text(api, world, mak
     assert inventory(api, "?q=/") == ["W/2"]  # autoescape's own escape character
 
 
+def test_search_ignores_case_and_yo_and_follows_every_change(api, world, make, app):
+    item = make.equipment(world.fac_a, "S-1", name="Котёл ДКВР-4", factory_no="ЗН-771")
+    assert inventory(api, "?q=КОТЕЛ%20дквр") == ["S-1"]
+    assert inventory(api, "?q=зн-771") == ["S-1"]
+    assert inventory(api, "?q=дквр-4%0Aзн") == []  # the fields are not run together
+
+    renamed = api.patch(f"/api/v1/equipment/{item.id}", json={"name": "Сосуд В-2"})
+    assert renamed.status_code == 200
+    assert (inventory(api, "?q=дквр"), inventory(api, "?q=сосуд%20в-2")) == ([], ["S-1"])
+
+    book = Workbook()
+    book.active.append(["Инв. №", "Наименование", "Тип", "ОПО"])
+    book.active.append(["S-1", "Резервуар РВС-5000", "резервуар", world.fac_a.code])
+    out = io.BytesIO()
+    book.save(out)
+    with app.app_context():
+        batch, _plan = preview_batch(
+            db.session, world.eng_a, world.org_a, out.getvalue(), "s.xlsx", ImportOptions()
+        )
+        db.session.commit()
+        batch_id = batch.id
+    assert api.post(f"/api/v1/imports/{batch_id}/commit", json={}).status_code == 200
+    assert (inventory(api, "?q=сосуд"), inventory(api, "?q=рвс-5000")) == ([], ["S-1"])
+
+
 # ---------------------------------------------------------------------------- create
 
 
@@ -854,3 +879,60 @@ def test_a_user_with_over_long_text_is_422_naming_the_field(api, world, make, ch
     response = admin.post("/api/v1/users", json={**body, **changes})
     assert response.status_code == 422
     assert set(field_errors(response)) == {field}
+
+
+@pytest.fixture
+def another_worker_takes_the_code(world):
+    """Another worker stores a facility «A-RACE…» of org A with the same code after this request
+    checked that the code is free and before it writes: the database's unique key is the last
+    line of defence."""
+    from sqlalchemy import event, insert
+    from sqlalchemy.orm import Session
+
+    def before_flush(session, _context, _instances):
+        for new in [o for o in session.new if isinstance(o, Facility)]:
+            if not new.code.startswith("A-RACE"):
+                continue
+            with db.engine.begin() as conn:
+                conn.execute(
+                    insert(Facility.__table__).values(
+                        organization_id=world.org_a.id,
+                        code=new.code,
+                        name="Сохранён параллельно",
+                        region_id=world.fac_a.region_id,
+                    )
+                )
+
+    event.listen(Session, "before_flush", before_flush)
+    yield
+    event.remove(Session, "before_flush", before_flush)
+
+
+def test_a_conflicting_concurrent_save_is_409_and_stores_nothing(
+    api, world, client, login_as, another_worker_takes_the_code
+):
+    body = {"code": "A-RACE", "name": "Новый ОПО", "region_id": world.fac_a.region_id}
+    response = api.post("/api/v1/facilities", json=body)
+    assert response.status_code == 409, response.get_data(as_text=True)[:1000]
+    assert "Ничего не сохранено" in response.get_json()["message"]
+
+    login_as(world.eng_a)
+    form = {
+        **body,
+        "code": "A-RACE-2",
+        "sector": "other",
+        "status": "operating",
+        "hazard_class": "",
+    }
+    page = client.post("/facilities/new", data=form)
+    assert page.status_code == 409, page.get_data(as_text=True)[:1000]
+    assert "Ничего не сохранено" in page.get_data(as_text=True)
+
+    names = db.session.scalars(select(Facility.name).where(Facility.code.like("A-RACE%"))).all()
+    assert names == ["Сохранён параллельно"] * 2
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.entity_type == "facility")
+        )
+        == 0
+    )

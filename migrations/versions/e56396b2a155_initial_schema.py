@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 840f0b368691
+Revision ID: e56396b2a155
 Revises: 
-Create Date: 2026-11-25 09:24:54.657272
+Create Date: 2026-11-25 10:54:58.989404
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql
 from accounts.regions import REGIONS
 
 # revision identifiers, used by Alembic.
-revision = '840f0b368691'
+revision = 'e56396b2a155'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -168,6 +168,7 @@ def upgrade():
     sa.Column('notes', sa.Text(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('search_text', sa.Text(), nullable=False),
     sa.Column('wear_base_pct', sa.Float(), nullable=True),
     sa.Column('wear_base_day', sa.Integer(), nullable=True),
     sa.Column('life_days', sa.Float(), nullable=True),
@@ -186,14 +187,10 @@ def upgrade():
     sa.UniqueConstraint('organization_id', 'inventory_no', name=op.f('uq_equipment_organization_id_inventory_no'))
     )
     with op.batch_alter_table('equipment', schema=None) as batch_op:
-        batch_op.create_index('ix_equipment_facility_inventory', ['facility_id', 'inventory_no'], unique=False)
-        batch_op.create_index('ix_equipment_org_critical_on', ['organization_id', 'critical_on'], unique=False)
-        batch_op.create_index('ix_equipment_org_life_end', ['organization_id', 'life_end'], unique=False)
-        batch_op.create_index('ix_equipment_org_must_plan_on', ['organization_id', 'must_plan_on'], unique=False)
+        batch_op.create_index('ix_equipment_facility_cover', ['facility_id', 'inventory_no', 'device_type', 'status', 'wear_base_pct', 'wear_base_day', 'life_days', 'critical_on', 'warning_on', 'life_end', 'must_plan_on', 'next_inspection_due', 'cycles_exhausted', 'organization_id'], unique=False)
+        batch_op.create_index('ix_equipment_inventory_no', ['inventory_no', 'id'], unique=False)
+        batch_op.create_index('ix_equipment_org_cover', ['organization_id', 'device_type', 'status', 'wear_base_pct', 'wear_base_day', 'life_days', 'critical_on', 'warning_on', 'life_end', 'must_plan_on', 'next_inspection_due', 'cycles_exhausted', 'facility_id'], unique=False)
         batch_op.create_index('ix_equipment_org_name', ['organization_id', 'name'], unique=False)
-        batch_op.create_index('ix_equipment_org_next_due', ['organization_id', 'next_inspection_due'], unique=False)
-        batch_op.create_index('ix_equipment_org_status', ['organization_id', 'status'], unique=False)
-        batch_op.create_index('ix_equipment_org_type', ['organization_id', 'device_type'], unique=False)
 
     op.create_table('import_batches',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -275,14 +272,10 @@ def downgrade():
 
     op.drop_table('import_batches')
     with op.batch_alter_table('equipment', schema=None) as batch_op:
-        batch_op.drop_index('ix_equipment_org_type')
-        batch_op.drop_index('ix_equipment_org_status')
-        batch_op.drop_index('ix_equipment_org_next_due')
         batch_op.drop_index('ix_equipment_org_name')
-        batch_op.drop_index('ix_equipment_org_must_plan_on')
-        batch_op.drop_index('ix_equipment_org_life_end')
-        batch_op.drop_index('ix_equipment_org_critical_on')
-        batch_op.drop_index('ix_equipment_facility_inventory')
+        batch_op.drop_index('ix_equipment_org_cover')
+        batch_op.drop_index('ix_equipment_inventory_no')
+        batch_op.drop_index('ix_equipment_facility_cover')
 
     op.drop_table('equipment')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
