@@ -21,6 +21,7 @@ from core.validation import ValidationFailed
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 10
+MAX_PASSWORD = 200  # as the login form and the token endpoint accept
 TOKEN_PREFIX = "opo_"
 USER_AUDITED = ("email", "name", "role", "organization_id", "region_id", "active")
 
@@ -96,6 +97,8 @@ def create_user(
         errors["password"] = _l(
             "The password must be at least %(n)s characters long.", n=MIN_PASSWORD
         )
+    elif len(password) > MAX_PASSWORD:  # hashing megabytes would tie up a worker
+        errors["password"] = _l("At most %(max)s characters.", max=MAX_PASSWORD)
     try:
         role_ = Role(role)
     except ValueError:

@@ -4,6 +4,7 @@ inspections. Every object is looked up through the caller's scope: others' ids a
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import asdict
 from datetime import date
 
@@ -21,6 +22,7 @@ from accounts.services import organization_by_bin
 from core.access import get_visible_or_404, scoped
 from core.extensions import db
 from equipment import registry, services
+from equipment.excel.headers import FIELDS
 from equipment.excel.reader import FileRejected
 from equipment.importing import (
     ImportOptions,
@@ -244,7 +246,35 @@ def _import_options(form) -> ImportOptions:
         decommission_missing=_truthy(form.get("decommission_missing")),
         commit_valid_only=_truthy(form.get("commit_valid_only")),
         default_facility_id=int(default_facility) if default_facility.isdecimal() else None,
+        mapping=_column_mapping(form.get("mapping")),
     )
+
+
+def _column_mapping(raw: str | None) -> dict | None:
+    """``mapping``: a JSON object {column title: field or null}, as the preview page's form."""
+    if not raw:
+        return None
+    try:
+        mapping = json.loads(raw)
+    except ValueError:
+        mapping = None
+    valid = isinstance(mapping, dict) and all(
+        isinstance(title, str) and (value is None or value in FIELDS)
+        for title, value in mapping.items()
+    )
+    if not valid:
+        abort_json(
+            422,
+            {
+                "mapping": [
+                    _(
+                        "Expected a JSON object {column title: field or null}; fields: %(fields)s.",
+                        fields=", ".join(FIELDS),
+                    )
+                ]
+            },
+        )
+    return mapping
 
 
 def _import_organization(scope):
@@ -290,7 +320,9 @@ def _unmapped_answer(batch: ImportBatch, err: MissingColumns):
     summary="Upload an equipment list (multipart: file, dry_run, options)",
     description="Form fields: `file` (.xlsx/.xlsm/.xls/.ods), `dry_run` (default true: only "
     "preview; the batch can be committed later), `create_facilities`, `decommission_missing`, "
-    "`commit_valid_only`, `default_facility_id`, and for admins `organization` (BIN).",
+    "`commit_valid_only`, `default_facility_id`, `mapping` (a JSON object {column title: field "
+    "or null} for columns the file names its own way; remembered for the organization on "
+    "commit), and for admins `organization` (BIN).",
 )
 @blp.response(201)
 @blp.alt_response(

@@ -175,6 +175,7 @@ FIELDS = {
     "document_ref": _l("Document"),
     "last_inspection_on": _l("Last examination"),
     "import_batch": _l("Import"),
+    "import_row": _l("Row of the imported file"),
 }
 
 ENUM_LABELS = {
@@ -189,6 +190,20 @@ ENUM_LABELS = {
 }
 FIELDS["residual_life_years"] = _l("Residual life, years")
 FIELDS["organization_name"] = _l("Performed by")
+
+# The equipment list's query arguments, for messages about a bad filter
+LIST_ARGS = {
+    "q": _l("Search"),
+    "facility_id": _l("Facility"),
+    "organization_id": _l("Organization"),
+    "device_type": _l("Device type"),
+    "status": _l("Status"),
+    "band": _l("Condition"),
+    "flag": _l("Flag"),
+    "sort": _l("Sort by"),
+    "page": _l("Page"),
+    "per_page": _l("Rows per page"),
+}
 
 
 def audit_value(field: str, value, facility_codes: dict | None = None) -> str:

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
+from wtforms.fields.choices import SelectChoice
 
 from accounts.auth import current_scope
 from accounts.models import Organization, Region
@@ -101,11 +102,11 @@ def _facility_form(facility: Facility | None) -> FacilityForm:
     scope = current_scope()
     form = FacilityForm(obj=facility)
     form.region_id.choices = [
-        (r.id, r.name(str(get_locale())))
+        SelectChoice(r.id, r.name(str(get_locale())))
         for r in db.session.execute(select(Region).order_by(Region.name_ru)).scalars()
     ]
     orgs = db.session.execute(scoped(Organization, scope).order_by(Organization.name)).scalars()
-    form.organization_id.choices = [(o.id, o.name) for o in orgs]
+    form.organization_id.choices = [SelectChoice(o.id, o.name) for o in orgs]
     return form
 
 
@@ -156,7 +157,7 @@ def equipment_list():
         )
     except ValidationFailed as err:
         for field, message in err.as_strings().items():
-            flash(f"{field}: {message}", "error")
+            flash(f"{labels.LIST_ARGS.get(field, field)}: {message}", "error")
         query = registry.RegistryQuery(per_page=current_app.config["PAGE_SIZE"])
     today = date.today()
     page_stmt, count_stmt = registry.build(query, scope, today)
@@ -225,7 +226,7 @@ def equipment_form(item_id: int | None = None):
     _require_editor()
     form = EquipmentForm(obj=item)
     form.facility_id.choices = [
-        (f.id, str(f))
+        SelectChoice(f.id, str(f))
         for f in registry.facility_choices(db.session, scope)
         if item is None or f.organization_id == item.organization_id
     ]

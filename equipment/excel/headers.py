@@ -115,6 +115,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "cycle_limit": _phrases("""
         предельное число циклов; назначенный ресурс циклов; ресурс циклов;
         допустимое число циклов; допускаемое число циклов нагружения;
+        допустимое количество циклов; предельное количество циклов;
         cycle limit; design cycles; rated cycles; циклдер шегі"""),
     "cycle_count": _phrases("""
         наработка циклов; число циклов; количество циклов; фактическое число циклов;
@@ -207,7 +208,7 @@ _STOPWORDS = frozenset(_words("в и на по с со из для от а of th
 UNIT_TOKENS = frozenset(
     _words(
         "мпа кпа па бар атм кгс см2 см кг т тн м м3 мм лет год годы г шт ед с c град градусов "
-        "квт мвт гкал ч час циклов цикл руб тенге тг дд гг гггг дата "
+        "квт мвт гкал ч час руб тенге тг дд гг гггг дата "
         "mpa kpa bar atm psi kg t m mm m3 years yrs year pcs h kw mw"
     )
 )
@@ -280,6 +281,8 @@ def _build_index() -> tuple[dict[frozenset[str], str], dict[frozenset[str], str]
 
 
 _EXACT, _LOOSE = _build_index()
+# Words that only say «of the technical device / equipment» after the field's own words
+_QUALIFIERS = frozenset(_stem(w) for w in _words("техническое устройство оборудования"))
 
 
 @lru_cache(maxsize=4096)
@@ -297,6 +300,9 @@ def match_title(text: str) -> str | None:
         bare = re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", text)
         if bare != text:
             found = _EXACT.get(title_key(bare))
+    if found is None and key & _QUALIFIERS and key - _QUALIFIERS:
+        # «Марка ТУ», «Зав. № оборудования»: the field of the title without «of the device»
+        found = _EXACT.get(key - _QUALIFIERS)
     if found is None:
         found = _best_subset(key)
     return found
@@ -306,8 +312,8 @@ def _best_subset(key: frozenset[str]) -> str | None:
     """A field whose alias is part of the title («Износ на 01.01.2025» → wear), if unambiguous."""
     best_size, best_fields = 0, set()
     for alias_key, field_name in _EXACT.items():
-        if not field_name or not alias_key or not alias_key <= key:
-            continue
+        if not field_name or not alias_key or not alias_key <= key or alias_key <= _QUALIFIERS:
+            continue  # «ТУ» alone is the name, but «Шифр ТУ» is not
         if 2 * len(alias_key) < len(key):
             continue
         if len(alias_key) > best_size:

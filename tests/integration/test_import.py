@@ -3,8 +3,8 @@ and the CLI: the sample files, upserts with field-level changes, all-or-nothing 
 previews, invalid rows, new facilities, missing items, column mapping, the failed-rows workbook,
 access rules and bad files. Every test asserts on what the database holds afterwards.
 
-The sample lists come from /work/shared/samples (or OPO_SAMPLES_DIR); tests that need them are
-skipped locally when they are missing (a failure under CI)."""
+The sample lists are in tests/samples (copies of the team's shared samples; OPO_SAMPLES_DIR
+overrides); tests that need them skip locally when they are missing (a failure under CI)."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ from equipment.models import (
 )
 from tests.conftest import need
 
-SAMPLES = Path(os.environ.get("OPO_SAMPLES_DIR", "/work/shared/samples"))
+SAMPLES = Path(os.environ.get("OPO_SAMPLES_DIR", Path(__file__).parents[1] / "samples"))
 ORG_BIN = "040540526019"
 SAMPLE_FACILITIES = {
     "OPO-01": "Котельная №1",
@@ -874,6 +874,25 @@ def test_a_file_without_a_recognised_inventory_column_waits_for_a_mapping(
     result = runner.invoke(args=["equipment", "import", str(path), "--org", ORG_BIN])
     assert result.exit_code == 1 and "Инвентарный номер" in result.output
     assert count(ImportBatch) == 3 and count(Equipment) == 3
+
+
+def test_the_api_maps_columns_by_hand_and_the_mapping_is_remembered(site, client, make):
+    token = make.token(site.eng)
+    for bad in ("{", "[]", '{"Шифр ТУ": "no_such_field"}', '{"Шифр ТУ": 5}'):
+        response = api_upload(client, token, _code_file(), "codes.xlsx", mapping=bad)
+        assert response.status_code == 422, bad
+        assert "mapping" in response.get_json()["errors"]["json"], bad
+    assert count(ImportBatch) == 0
+
+    mapping = json.dumps({"Шифр ТУ": "inventory_no", "Код ОПО": "facility_code"})
+    response = api_upload(client, token, _code_file(), "codes.xlsx", mapping=mapping)
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["created"] == 2
+    assert api_commit(client, token, response.get_json()["id"]).status_code == 200
+    assert item("Ш-1") is not None
+
+    again = api_upload(client, token, _code_file(), "codes.xlsx")  # no mapping sent this time
+    assert again.status_code == 201 and again.get_json()["unchanged"] == 2, again.get_json()
 
 
 def test_api_commit_without_a_body_takes_the_default_options(site, client, make):

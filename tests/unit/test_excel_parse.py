@@ -25,7 +25,7 @@ from equipment.excel.values import (
     parse_year,
 )
 
-SAMPLES = Path("/work/shared/samples")
+SAMPLES = Path(__file__).parents[1] / "samples"
 SAMPLE_NAMES = ("asset_list_clean_ru", "asset_list_1c_export", "asset_list_en")
 
 
@@ -606,6 +606,18 @@ def test_too_many_rows_and_too_many_bytes(tmp_path):
         ("Year of manufacture", "manufacture_year"),
         ("Қызмет ету мерзімі, жыл", "service_life_years"),
         ("Стоимость", None),
+        # «ТУ» (технического устройства) qualifies the field; alone it is the device's name
+        ("ТУ", "name"),
+        ("Марка ТУ", "model"),
+        ("Зав. № ТУ", "factory_no"),
+        ("Рег. № ТУ", "registration_no"),
+        ("Заводской номер оборудования", "factory_no"),
+        ("Шифр ТУ", None),
+        # a quantity is not a count of load cycles
+        ("Кол-во", None),
+        ("Количество, шт", None),
+        ("Наработка, циклов", "cycle_count"),
+        ("Допустимое количество, циклов", "cycle_limit"),
     ],
 )
 def test_header_titles(title, field):
