@@ -381,7 +381,7 @@ def equipment_export():
         query = registry.RegistryQuery.from_args(request.args)
     except ValidationFailed as err:
         for field_name, message in err.as_strings().items():
-            flash(f"{field_name}: {message}", "error")
+            flash(f"{labels.LIST_ARGS.get(field_name, field_name)}: {message}", "error")
         return redirect(url_for("equipment.equipment_list"))
     page_stmt, _count = registry.build(query, scope, date.today())
     statement = page_stmt.limit(None).offset(None)
