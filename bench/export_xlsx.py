@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.memory import peak_rss_mb  # noqa: E402
+
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_export"
 
 
@@ -33,7 +34,9 @@ def _app(url: str, instance: str):
     os.environ["OPO_INSTANCE_PATH"] = instance
     from core.factory import create_app
 
-    return create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
+    return create_app(
+        {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False}
+    )
 
 
 def seed(url: str, instance: str, items: int) -> None:
@@ -61,7 +64,7 @@ def export(url: str, instance: str) -> dict:
     response = client.get("/equipment/export.xlsx")
     body = response.get_data()
     seconds = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = peak_rss_mb()
     assert response.status_code == 200, response.status_code
     sheet = load_workbook(io.BytesIO(body), read_only=True).worksheets[0]
     return {

@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.memory import peak_rss_mb  # noqa: E402
+
 OUT = ROOT / "bench" / "out"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_import"
 BIN = "040540526019"
@@ -147,7 +148,7 @@ def phase(name: str, url: str, file: str, instance: str) -> dict:
                 db.session.commit()
                 seconds = time.perf_counter() - started
                 extra = counts
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = peak_rss_mb()
     return {"seconds": seconds, "peak_mb": peak_mb, **extra}
 
 

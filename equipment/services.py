@@ -332,22 +332,9 @@ def add_assessment(
 ) -> ConditionAssessment:
     if data["assessed_on"] > date.today():
         raise ValidationFailed({"assessed_on": _l("The assessment date cannot be in the future.")})
-    item = ConditionAssessment(equipment_id=equipment.id, created_by_id=getattr(actor, "id", None))
-    for name in ConditionAssessment.AUDITED:
-        if name in data:
-            setattr(item, name, data[name])
-    session.add(item)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        entity=equipment,
-        action="assessment_added",
-        changes=audit.diff({}, audit.snapshot(item, ConditionAssessment.AUDITED)),
-        organization_id=equipment.organization_id,
+    return _add_event(
+        session, actor, equipment, ConditionAssessment, data, "assessment_added", thresholds_config
     )
-    refresh_curves(session, [equipment.id], thresholds_config)
-    return item
 
 
 def add_inspection(
@@ -373,8 +360,15 @@ def add_inspection(
         raise ValidationFailed(errors)
     if data.get("result") != InspectionResult.EXTENDED:
         data = {**data, "extended_until": None}
-    item = Inspection(equipment_id=equipment.id, created_by_id=getattr(actor, "id", None))
-    for name in Inspection.AUDITED:
+    return _add_event(
+        session, actor, equipment, Inspection, data, "inspection_added", thresholds_config
+    )
+
+
+def _add_event(session, actor, equipment, model, data: dict, action: str, thresholds_config):
+    """Store an assessment or inspection of an item, audit it on the item, refresh its curve."""
+    item = model(equipment_id=equipment.id, created_by_id=getattr(actor, "id", None))
+    for name in model.AUDITED:
         if name in data:
             setattr(item, name, data[name])
     session.add(item)
@@ -383,8 +377,8 @@ def add_inspection(
         session,
         actor=actor,
         entity=equipment,
-        action="inspection_added",
-        changes=audit.diff({}, audit.snapshot(item, Inspection.AUDITED)),
+        action=action,
+        changes=audit.diff({}, audit.snapshot(item, model.AUDITED)),
         organization_id=equipment.organization_id,
     )
     refresh_curves(session, [equipment.id], thresholds_config)
