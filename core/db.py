@@ -8,7 +8,7 @@ from itertools import islice
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -68,6 +68,9 @@ def bulk_insert(session, model, rows: Iterable[dict], chunk: int = 5_000) -> Non
         for c in table.columns
         if c.key not in batch[0] and c.default is not None and not c.default.is_sequence
     ]
+    for column in defaults:
+        if column.default.is_clause_element:
+            raise TypeError(f"bulk_insert: give {column.key} (its default is SQL) in every row")
     columns = [table.c[k] for k in given] + defaults
     processors = [
         (i, process)
@@ -77,10 +80,16 @@ def bulk_insert(session, model, rows: Iterable[dict], chunk: int = 5_000) -> Non
     names = ", ".join(dialect.identifier_preparer.format_column(c) for c in columns)
     target = dialect.identifier_preparer.format_table(table)
     driver = conn.connection.driver_connection
+    if dialect.name == "postgresql":
+        statement = f"COPY {target} ({names}) FROM STDIN"
+    else:
+        statement = f"INSERT INTO {target} ({names}) VALUES ({', '.join('?' * len(columns))})"
     while batch:
-        values = [_insert_values(row, given, defaults, processors) for row in batch]
+        try:
+            values = [_insert_values(row, given, defaults, processors) for row in batch]
+        except (LookupError, TypeError, ValueError) as err:  # a value its column cannot take
+            raise StatementError(str(err), statement, None, err) from err
         if dialect.name == "postgresql":
-            statement = f"COPY {target} ({names}) FROM STDIN"
             try:
                 with driver.cursor() as cursor, cursor.copy(statement) as copy:
                     for record in values:
@@ -90,8 +99,7 @@ def bulk_insert(session, model, rows: Iterable[dict], chunk: int = 5_000) -> Non
                     statement, None, err, dialect.loaded_dbapi.Error, dialect=dialect
                 ) from err
         else:
-            marks = ", ".join("?" * len(columns))
-            conn.exec_driver_sql(f"INSERT INTO {target} ({names}) VALUES ({marks})", values)
+            conn.exec_driver_sql(statement, values)
         batch = list(islice(rows, chunk))
 
 
@@ -108,13 +116,14 @@ class _RowContext:
 
 
 def _insert_values(row: dict, given: list, defaults: list, processors: list) -> tuple:
+    if len(row) != len(given):
+        raise ValueError(f"bulk_insert: every row needs the keys {given}, not {list(row)}")
     values = [row[k] for k in given]
     for column in defaults:
         default = column.default
         values.append(default.arg(_RowContext(row)) if default.is_callable else default.arg)
-    for i, process in processors:
-        if values[i] is not None:
-            values[i] = process(values[i])
+    for i, process in processors:  # None too: a JSON column turns it into JSON null
+        values[i] = process(values[i])
     return tuple(values)
 
 

@@ -76,11 +76,15 @@ def handle_unexpected(exc: Exception):
 
 def handle_integrity_error(exc: IntegrityError):
     """A uniqueness or reference check the database caught and the use case did not: two users
-    saving the same facility code or inventory number at the same moment. Nothing was stored."""
+    saving the same facility code or inventory number at the same moment. Nothing was stored.
+    Any other integrity error (NOT NULL, CHECK) is a bug: logged in full and answered 500."""
     from core.extensions import db
 
     db.session.rollback()
-    log.warning("Integrity error on %s %s: %s", request.method, request.path, exc.orig)
+    if not _is_conflict(exc):
+        log.exception("Integrity error on %s %s", request.method, request.path)
+        return render_error(500)
+    log.warning("Conflicting write on %s %s: %s", request.method, request.path, exc.orig)
     return render_error(
         409,
         _(
@@ -88,6 +92,15 @@ def handle_integrity_error(exc: IntegrityError):
             "number). Nothing was saved: reload the page and try again."
         ),
     )
+
+
+def _is_conflict(exc: IntegrityError) -> bool:
+    """A unique or foreign-key violation (PostgreSQL SQLSTATE 23505 / 23503, SQLite's text)."""
+    state = getattr(exc.orig, "sqlstate", None)
+    if state is not None:
+        return state in ("23505", "23503")
+    message = str(exc.orig)
+    return message.startswith(("UNIQUE constraint failed", "FOREIGN KEY constraint failed"))
 
 
 def handle_validation_failed(exc: ValidationFailed):
@@ -99,12 +112,19 @@ def handle_validation_failed(exc: ValidationFailed):
 
 
 def _has_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
+    """Whether a string anywhere in a JSON-like value holds U+0000 (no recursion: a deeply
+    nested body must not exhaust the stack)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
     return False
 
 
@@ -118,7 +138,11 @@ def reject_nul_characters():
         fields += request.form.items(multi=True)
     found = any(_has_nul(k) or _has_nul(v) for k, v in fields)
     if not found and request.is_json:
-        found = _has_nul(request.get_json(silent=True))
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:  # nested deeper than the JSON parser goes: not a real client
+            return render_error(400, _("The request could not be understood."))
+        found = _has_nul(body)
     if found:
         return render_error(400, _("Text cannot contain the NUL character (code 0)."))
     return None

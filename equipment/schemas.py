@@ -40,6 +40,18 @@ def count_field(lo: int, **kw):
 def not_future(value: date):
     if value > date.today():
         raise ValidationError("The date cannot be in the future.")
+    not_before_1900(value)
+
+
+def not_before_1900(value: date):
+    if value.year < 1900:
+        raise ValidationError("Must be greater than or equal to 1900-01-01.")
+
+
+def up_to_this_year(value: int):
+    """1900 to the current year, evaluated on every load (a long-running worker sees the new
+    year), with marshmallow's own range message (translated in core.api_messages)."""
+    validate.Range(1900, date.today().year)(value)
 
 
 class FacilitySchema(Schema):
@@ -80,9 +92,7 @@ class EquipmentSchema(Schema):
     manufacturer = fields.String(allow_none=True, validate=validate.Length(max=200))
     factory_no = fields.String(allow_none=True, validate=validate.Length(max=60))
     registration_no = fields.String(allow_none=True, validate=validate.Length(max=60))
-    manufacture_year = fields.Integer(
-        allow_none=True, validate=validate.Range(1900, date.today().year)
-    )
+    manufacture_year = fields.Integer(allow_none=True, validate=up_to_this_year)
     commissioned_on = fields.Date(allow_none=True, validate=not_future)
     service_life_years = fields.Float(allow_none=True, validate=validate.Range(0.5, 100))
     service_life_source = enum_field(LifeSource, load_default=LifeSource.UNKNOWN)
@@ -122,9 +132,9 @@ class InspectionSchema(Schema):
     equipment_id = fields.Integer(dump_only=True)
     kind = enum_field(InspectionKind, required=True)
     done_on = fields.Date(required=True, validate=not_future)
-    next_due_on = fields.Date(allow_none=True)
+    next_due_on = fields.Date(allow_none=True, validate=not_before_1900)
     result = enum_field(InspectionResult, required=True)
-    extended_until = fields.Date(allow_none=True)
+    extended_until = fields.Date(allow_none=True, validate=not_before_1900)
     document_no = fields.String(allow_none=True, validate=validate.Length(max=120))
     organization_name = fields.String(allow_none=True, validate=validate.Length(max=300))
     notes = fields.String(allow_none=True, validate=validate.Length(max=4000))

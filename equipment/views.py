@@ -126,7 +126,7 @@ def facility_form(facility_id: int | None = None):
     if form.validate_on_submit():
         data = form.data_for_service()
         if facility is None and scope.organization_id is None:
-            allowed = {c[0] for c in form.organization_id.choices}
+            allowed = {c.value for c in form.organization_id.choices}
             if data.get("organization_id") not in allowed:
                 form.organization_id.errors = [_("Choose the organization.")]
                 return render_template(

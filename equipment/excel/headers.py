@@ -302,7 +302,7 @@ def match_title(text: str) -> str | None:
             found = _EXACT.get(title_key(bare))
     if found is None and key & _QUALIFIERS and key - _QUALIFIERS:
         # «Марка ТУ», «Зав. № оборудования»: the field of the title without «of the device»
-        found = _EXACT.get(key - _QUALIFIERS)
+        found = _EXACT.get(key - _QUALIFIERS) or None  # «№ ТУ» is no running number
     if found is None:
         found = _best_subset(key)
     return found

@@ -940,3 +940,21 @@ def test_a_conflicting_concurrent_save_is_409_and_stores_nothing(
         )
         == 0
     )
+
+
+@pytest.mark.parametrize("depth", [600, 2000])
+def test_a_deeply_nested_json_body_is_refused_not_a_500(api, depth):
+    response = api.open(
+        "/api/v1/equipment", "POST", data="[" * depth + "]" * depth, content_type="application/json"
+    )
+    assert response.status_code in (400, 422), response.get_data(as_text=True)[:300]
+    assert response.get_json()["code"] == response.status_code
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("manufacture_year", 1850), ("commissioned_on", "1812-06-24")]
+)
+def test_api_dates_and_years_before_1900_are_422(api, world, field, value):
+    response = api.patch(f"/api/v1/equipment/{world.item_a.id}", json={field: value})
+    assert response.status_code == 422
+    assert field in field_errors(response)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from core.extensions import db
-from equipment.models import ConditionAssessment, Equipment
+from equipment.models import ConditionAssessment, Equipment, Facility
 
 
 def equipment_form(world, **overrides) -> dict:
@@ -80,3 +80,25 @@ def test_values_the_registry_cannot_hold_are_refused_in_russian(
     item = db.session.get(Equipment, world.item_a.id)
     assert (item.cycle_limit, item.cycle_count, item.pressure_mpa) == (None, None, None)
     assert item.manufacture_year == 1999
+
+
+def test_an_admin_creates_a_facility_for_an_organization_through_the_form(client, world, login_as):
+    login_as(world.admin)
+    form = {
+        "organization_id": str(world.org_b.id),
+        "code": "B-02",
+        "name": "Склад ГСМ Бета",
+        "region_id": str(world.fac_b.region_id),
+        "sector": "other",
+        "status": "operating",
+        "hazard_class": "III",
+    }
+    assert client.get("/facilities/new").status_code == 200
+    response = client.post("/facilities/new", data=form)
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    created = db.session.scalar(select(Facility).where(Facility.code == "B-02"))
+    assert (created.organization_id, created.name) == (world.org_b.id, "Склад ГСМ Бета")
+
+    unknown = client.post("/facilities/new", data={**form, "code": "B-03", "organization_id": "0"})
+    assert unknown.status_code == 400
+    assert db.session.scalar(select(Facility).where(Facility.code == "B-03")) is None

@@ -613,6 +613,8 @@ def test_too_many_rows_and_too_many_bytes(tmp_path):
         ("Рег. № ТУ", "registration_no"),
         ("Заводской номер оборудования", "factory_no"),
         ("Шифр ТУ", None),
+        ("№ ТУ", None),  # a number of the device, not the running number: mapped by hand
+        ("№ оборудования", None),
         # a quantity is not a count of load cycles
         ("Кол-во", None),
         ("Количество, шт", None),

@@ -1,0 +1,102 @@
+"""core.db.bulk_insert sends what table.insert() would, and core.errors tells a write conflict
+(409) from an integrity bug (500), on the real database."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError, StatementError
+
+from core.audit import AuditEvent
+from core.db import bulk_insert
+from core.errors import _is_conflict
+from core.extensions import db
+from equipment.catalog import DeviceType, EquipmentStatus, LifeSource
+from equipment.models import Equipment
+
+SKIP = {"id", "inventory_no", "search_text"}
+
+
+def equipment_row(world, inventory_no: str) -> dict:
+    return {
+        "organization_id": world.org_a.id,
+        "facility_id": world.fac_a.id,
+        "inventory_no": inventory_no,
+        "name": "Сосуд\tс табуляцией\\ и переводом\nстроки",
+        "device_type": DeviceType.PRESSURE_VESSEL,
+        "status": EquipmentStatus.SUSPENDED,
+        "service_life_source": LifeSource.NORM,
+        "commissioned_on": date(1987, 3, 15),
+        "manufacture_year": 1986,
+        "service_life_years": 20.5,
+        "cycles_exhausted": True,
+        "model": None,
+        "created_at": datetime(2024, 5, 1, 10, 30, 15, 123456, tzinfo=timezone(timedelta(hours=5))),
+        "updated_at": datetime(2024, 5, 1, 5, 30, 15, 123456, tzinfo=UTC),
+    }
+
+
+def test_bulk_insert_stores_what_an_insert_stores(world):
+    db.session.execute(insert(Equipment.__table__), [equipment_row(world, "VIA-INSERT")])
+    bulk_insert(db.session, Equipment, [equipment_row(world, "VIA-BULK")])
+    db.session.commit()
+    rows = {
+        row.inventory_no: row._asdict()
+        for row in db.session.execute(
+            select(*Equipment.__table__.columns).where(
+                Equipment.inventory_no.in_(["VIA-INSERT", "VIA-BULK"])
+            )
+        )
+    }
+    via_insert, via_bulk = rows["VIA-INSERT"], rows["VIA-BULK"]
+    assert {k: v for k, v in via_bulk.items() if k not in SKIP} == {
+        k: v for k, v in via_insert.items() if k not in SKIP
+    }
+    assert via_bulk["search_text"] == via_insert["search_text"].replace("via-insert", "via-bulk")
+
+
+def test_bulk_insert_stores_json_null_and_refuses_bad_rows(world):
+    event = {
+        "actor_id": None,
+        "actor_email": None,
+        "organization_id": world.org_a.id,
+        "entity_type": "equipment",
+        "entity_id": world.item_a.id,
+        "action": "update",
+        "at": datetime.now(UTC),
+        "changes": None,  # JSON null, as table.insert() sends it: the column is NOT NULL
+    }
+    bulk_insert(db.session, AuditEvent, [event])
+    db.session.commit()
+    stored = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "update")).all()
+    assert [e.changes for e in stored] == [None]
+
+    with pytest.raises(StatementError):
+        bulk_insert(db.session, Equipment, [{**equipment_row(world, "X"), "status": "broken"}])
+    db.session.rollback()
+    with pytest.raises(StatementError):
+        bulk_insert(
+            db.session,
+            Equipment,
+            [equipment_row(world, "A"), {**equipment_row(world, "B"), "notes": "extra key"}],
+        )
+    db.session.rollback()
+    assert db.session.scalar(select(Equipment.id).where(Equipment.inventory_no == "A")) is None
+
+
+def test_conflicts_are_told_from_integrity_bugs(world):
+    def integrity_error(values: dict) -> IntegrityError:
+        with pytest.raises(IntegrityError) as caught:
+            db.session.execute(insert(Equipment.__table__), [values])
+            db.session.flush()
+        db.session.rollback()
+        return caught.value
+
+    duplicate = integrity_error(equipment_row(world, world.item_a.inventory_no))
+    unknown_facility = integrity_error({**equipment_row(world, "NEW"), "facility_id": 999_999})
+    no_name = integrity_error({**equipment_row(world, "NEW"), "name": None})
+    negative_life = integrity_error({**equipment_row(world, "NEW"), "service_life_years": -1})
+    assert (_is_conflict(duplicate), _is_conflict(unknown_facility)) == (True, True)
+    assert (_is_conflict(no_name), _is_conflict(negative_life)) == (False, False)
