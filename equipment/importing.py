@@ -40,7 +40,7 @@ from equipment.models import (
     ImportBatch,
     Inspection,
 )
-from equipment.services import CURVE_FIELDS, _latest_assessments, _only, refresh_curves
+from equipment.services import CURVE_FIELDS, _only, iter_latest_assessments, refresh_curves
 from equipment.wear import WearInputs, thresholds_for, wear_curve
 
 EQUIPMENT_FIELDS = (
@@ -63,6 +63,7 @@ EQUIPMENT_FIELDS = (
     "notes",
 )
 WEAR_TOLERANCE = 0.05
+STREAM_CHUNK = 5_000  # registry rows fetched at a time while a plan is built
 REPORT_LIMIT = 2000  # rows of each list kept in the stored report (counts are always exact)
 
 
@@ -239,7 +240,10 @@ def build_plan(
     limits: Limits | None = None,
     today: date | None = None,
 ) -> ImportPlan:
-    """Read the file and compare it with the registry. Raises FileRejected for bad files."""
+    """Read the file and compare it with the registry. Raises FileRejected for bad files.
+
+    The file's rows are held (they are the plan); the registry is streamed past them and only
+    what differs is kept, so a re-load of 100,000 items does not hold the registry twice."""
     today = today or date.today()
     parsed = parse_asset_list(data, filename, limits=limits or Limits(), mapping=options.mapping)
     facilities = _Facilities(session, organization_id)
@@ -248,34 +252,6 @@ def build_plan(
     errors = [_error_dict(e) for e in parsed.errors]
     failed: dict[int, dict] = {}  # what the invalid rows hold, for `missing` and errors.xlsx
 
-    existing = {
-        row.inventory_no: row
-        for row in session.execute(
-            select(
-                Equipment.id,
-                Equipment.inventory_no,
-                Equipment.facility_id,
-                Equipment.name,
-                Equipment.status,
-                *[getattr(Equipment, f) for f in file_fields if f not in ("name", "status")],
-            ).where(Equipment.organization_id == organization_id)
-        )
-    }
-    latest_wear = _latest_assessments(session, lambda col: _only(col, None, organization_id))
-    # (item, date done) -> (id, next due) of the examinations on record; the latest id wins
-    done_exams = {
-        (r.equipment_id, r.done_on): (r.id, r.next_due_on)
-        for r in session.execute(
-            select(
-                Inspection.id, Inspection.equipment_id, Inspection.done_on, Inspection.next_due_on
-            )
-            .where(
-                Inspection.kind == InspectionKind.EXAMINATION,
-                _only(Inspection.equipment_id, None, organization_id),
-            )
-            .order_by(Inspection.id)
-        )
-    }
     default_facility = (
         options.default_facility_id if options.default_facility_id in facilities.ids else None
     )
@@ -287,6 +263,7 @@ def build_plan(
             "facility": facilities.label(values, default_facility),
         }
 
+    # 1. The file's rows, in file order, each with its facility.
     rows: list[RowPlan] = []
     new_facilities: dict[str, str] = {}  # key (case and spacing ignored) -> label as first written
     for parsed_row in parsed.rows:
@@ -314,83 +291,125 @@ def build_plan(
                 }
             )
             continue
-        inventory_no = values["inventory_no"]
-        old = existing.get(inventory_no)
-        row_values = values  # the parsed row itself: a copy per row cost 100 MB at 100,000
-        plan = RowPlan(parsed_row.excel_row, inventory_no, "create", None, facility_key, row_values)
-        if old is None:
-            if not row_values.get("device_type"):
-                failed[parsed_row.excel_row] = {
-                    "inventory_no": inventory_no,
-                    "facility": facilities.label(values, default_facility),
+        # the values are the parsed row itself: a copy per row cost 100 MB at 100,000
+        number = values["inventory_no"]
+        rows.append(RowPlan(parsed_row.excel_row, number, "create", None, facility_key, values))
+    by_inventory = {r.inventory_no: r for r in rows}
+    # an item whose row is invalid is still in the file: neither missing nor changed
+    listed_invalid = {f["inventory_no"] for f in failed.values() if f["inventory_no"]}
+    named = {int(r.facility_key[1]) for r in rows if r.facility_key[0] == "id"}
+
+    # 2. The registry streamed past them: updates field by field, and the missing items.
+    by_id: dict[int, RowPlan] = {}
+    absent: list[tuple] = []  # items of the file's facilities that the file does not list
+    compared = [f for f in file_fields if f not in ("name", "status")]
+    stmt = select(
+        Equipment.id,
+        Equipment.inventory_no,
+        Equipment.facility_id,
+        Equipment.name,
+        Equipment.status,
+        *[getattr(Equipment, f) for f in compared],
+    ).where(Equipment.organization_id == organization_id)
+    for old in session.execute(stmt.execution_options(yield_per=STREAM_CHUNK)):
+        plan = by_inventory.get(old.inventory_no)
+        if plan is None:
+            if (
+                old.facility_id in named
+                and old.inventory_no not in listed_invalid
+                and old.status != EquipmentStatus.DECOMMISSIONED
+            ):
+                absent.append((old.id, old.inventory_no, old.name, old.facility_id, old.status))
+            continue
+        plan.action, plan.equipment_id = "update", old.id
+        by_id[old.id] = plan
+        row_values = plan.values
+        for name in file_fields:
+            new_value = row_values.get(name)
+            if new_value is None and name in ("device_type", "name", "status"):
+                continue  # a blank cell never erases a required value
+            if not _same(getattr(old, name), new_value):
+                plan.changes[name] = [getattr(old, name), new_value]
+        if plan.facility_key != ("id", str(old.facility_id)):
+            kind, value = plan.facility_key
+            plan.changes["facility"] = [
+                facilities.codes.get(old.facility_id),
+                value if kind == "new" else facilities.codes.get(int(value)),
+            ]
+
+    # 3. The latest wear on record and the examinations the file names, for its items only.
+    latest_wear = {}  # item -> (wear, assessed on) of its latest assessment
+    if any(p.values.get("wear_pct") is not None for p in by_id.values()):
+        for item_id, wear, assessed_on, _ in iter_latest_assessments(
+            session, lambda col: _only(col, None, organization_id)
+        ):
+            if item_id in by_id:
+                latest_wear[item_id] = (wear, assessed_on)
+    done_exams: dict[int, tuple[int, date | None]] = {}  # item -> (id, next due); latest wins
+    if any(p.values.get("last_inspection_on") is not None for p in by_id.values()):
+        exams = (
+            select(
+                Inspection.id, Inspection.equipment_id, Inspection.done_on, Inspection.next_due_on
+            )
+            .where(
+                Inspection.kind == InspectionKind.EXAMINATION,
+                _only(Inspection.equipment_id, None, organization_id),
+            )
+            .order_by(Inspection.id)
+        )
+        for exam in session.execute(exams.execution_options(yield_per=STREAM_CHUNK)):
+            plan = by_id.get(exam.equipment_id)
+            if plan is not None and plan.values.get("last_inspection_on") == exam.done_on:
+                done_exams[exam.equipment_id] = (exam.id, exam.next_due_on)
+
+    # 4. Each row's verdict, in file order.
+    kept: list[RowPlan] = []
+    for plan in rows:
+        values = plan.values
+        if plan.equipment_id is None and not values.get("device_type"):
+            failed[plan.excel_row] = {
+                "inventory_no": plan.inventory_no,
+                "facility": facilities.label(values, default_facility),
+            }
+            errors.append(
+                {
+                    "row": plan.excel_row,
+                    "column": "Вид ТУ",
+                    "value": "",
+                    "message": "укажите вид технического устройства (например, «котел "
+                    "паровой», «кран мостовой», «сосуд под давлением»)",
                 }
-                errors.append(
-                    {
-                        "row": parsed_row.excel_row,
-                        "column": "Вид ТУ",
-                        "value": "",
-                        "message": "укажите вид технического устройства (например, «котел "
-                        "паровой», «кран мостовой», «сосуд под давлением»)",
-                    }
-                )
-                continue
-        else:
-            plan.action, plan.equipment_id = "update", old.id
-            for name in file_fields:
-                new_value = row_values.get(name)
-                if new_value is None and name in ("device_type", "name", "status"):
-                    continue  # a blank cell never erases a required value
-                if not _same(getattr(old, name), new_value):
-                    plan.changes[name] = [getattr(old, name), new_value]
-            if facility_key != ("id", str(old.facility_id)):
-                plan.changes["facility"] = [
-                    facilities.codes.get(old.facility_id),
-                    facility_key[1]
-                    if facility_key[0] == "new"
-                    else facilities.codes.get(facility_id),
-                ]
+            )
+            continue
         wear = values.get("wear_pct")
         if wear is not None:
-            assessed_on = values.get("assessed_on") or today
-            last = latest_wear.get(old.id) if old else None
+            last = latest_wear.get(plan.equipment_id)
             if last is None or abs(last[0] - wear) > WEAR_TOLERANCE:
-                plan.assessment = (float(wear), assessed_on)
-                if old is not None:
+                plan.assessment = (float(wear), values.get("assessed_on") or today)
+                if plan.equipment_id is not None:
                     plan.changes["wear_pct"] = [last[0] if last else None, float(wear)]
         last_exam = values.get("last_inspection_on")
         next_exam = values.get("next_inspection_on")
-        known = done_exams.get((old.id, last_exam)) if old is not None else None
+        known = done_exams.get(plan.equipment_id)
         if last_exam is not None and known is None:
             plan.inspection = (last_exam, next_exam)
-            if old is not None:
+            if plan.equipment_id is not None:
                 plan.changes["last_inspection_on"] = [None, last_exam]
         elif known is not None and next_exam is not None and known[1] != next_exam:
             # the examination is on record: the file moves its next date (a blank never erases)
             plan.inspection_due = (known[0], next_exam)
             plan.changes["next_inspection_on"] = [known[1], next_exam]
-        if old is not None and not plan.changes:
+        if plan.equipment_id is not None and not plan.changes:
             plan.action = "unchanged"
-        rows.append(plan)
+        kept.append(plan)
 
-    # an item whose row is invalid is still in the file: neither missing nor changed
-    listed = {r.inventory_no for r in rows} | {
-        f["inventory_no"] for f in failed.values() if f["inventory_no"]
-    }
-    covered = {int(r.facility_key[1]) for r in rows if r.facility_key[0] == "id"}
+    covered = {int(r.facility_key[1]) for r in kept if r.facility_key[0] == "id"}
     missing = [
-        {
-            "id": row.id,
-            "inventory_no": inv,
-            "name": row.name,
-            "facility": facilities.codes.get(row.facility_id),
-        }
-        for inv, row in existing.items()
-        if row.facility_id in covered
-        and inv not in listed
-        and row.status != EquipmentStatus.DECOMMISSIONED
+        {"id": i, "inventory_no": inv, "name": name, "facility": facilities.codes.get(fac)}
+        for i, inv, name, fac, _ in sorted(absent, key=lambda a: a[1])
+        if fac in covered
     ]
-    missing.sort(key=lambda m: m["inventory_no"])
-    missing_status = {m["id"]: existing[m["inventory_no"]].status for m in missing}
+    missing_status = {a[0]: a[4] for a in absent if a[3] in covered}
     errors.sort(key=lambda e: (e["row"], e["column"]))
     return ImportPlan(
         sheet_name=parsed.sheet_name,
@@ -398,7 +417,7 @@ def build_plan(
         mapping=dict(parsed.mapping),
         ignored_columns=list(parsed.ignored_columns),
         rows_read=parsed.rows_read,
-        rows=rows,
+        rows=kept,
         errors=errors,
         missing=missing,
         new_facilities=list(new_facilities.values()),

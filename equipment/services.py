@@ -5,7 +5,7 @@ Plain functions taking a SQLAlchemy session and the acting user; no Flask reques
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from itertools import islice
 
@@ -56,7 +56,9 @@ def _only(column, ids: list[int] | None, organization_id: int | None):
     return None
 
 
-def _latest_assessments(session: Session, only) -> dict[int, tuple]:
+def iter_latest_assessments(session: Session, only) -> Iterator[tuple]:
+    """``(equipment id, wear %, assessed on, condition)`` of each item's latest assessment,
+    streamed."""
     ranked = select(
         ConditionAssessment.equipment_id,
         ConditionAssessment.wear_pct,
@@ -72,8 +74,13 @@ def _latest_assessments(session: Session, only) -> dict[int, tuple]:
     if only is not None:
         ranked = ranked.where(only(ConditionAssessment.equipment_id))
     sub = ranked.subquery()
-    rows = session.execute(select(sub.c[0], sub.c[1], sub.c[2], sub.c[3]).where(sub.c.rn == 1))
-    return {r[0]: (r[1], r[2], r[3]) for r in rows}
+    latest = select(sub.c[0], sub.c[1], sub.c[2], sub.c[3]).where(sub.c.rn == 1)
+    for row in session.execute(latest.execution_options(yield_per=5_000)):
+        yield tuple(row)
+
+
+def _latest_assessments(session: Session, only) -> dict[int, tuple]:
+    return {r[0]: r[1:] for r in iter_latest_assessments(session, only)}
 
 
 def _latest_events(session: Session, only) -> dict[int, dict]:
