@@ -30,7 +30,7 @@ from equipment.catalog import (
 from equipment.indicators_sql import flag_exprs, wear_expr
 from equipment.models import ConditionAssessment, Equipment, Facility, Inspection
 from equipment.services import CURVE_FIELDS
-from equipment.wear import WearInputs, add_years, thresholds_for, wear_curve
+from equipment.wear import Event, WearInputs, add_years, facts_of_events, thresholds_for, wear_curve
 
 DEMO_PASSWORD = "demo-password"
 
@@ -306,11 +306,12 @@ def _history(rng: random.Random, today: date, row: dict, life: float | None):
                 }
             )
     last = today - timedelta(days=rng.randint(10, 1700))
+    failed = rng.random() < 0.02  # a few devices stopped by a failed examination
     inspections.append(
         {
             "kind": InspectionKind.EXAMINATION,
             "done_on": last,
-            "result": InspectionResult.PASSED,
+            "result": InspectionResult.FAILED if failed else InspectionResult.PASSED,
             "next_due_on": add_years(last, 4),
             "extended_until": None,
             "document_no": f"ТО-{last.year}-{rng.randint(1, 999)}",
@@ -344,7 +345,16 @@ def seed_demo(
         if row["inventory_no"] in existing:
             continue
         assessments, inspections = history
-        latest_exp = next((i for i in inspections if i["kind"] == InspectionKind.EXPERTISE), None)
+        events = facts_of_events(
+            Event(
+                kind=i["kind"],
+                done_on=i["done_on"],
+                result=i["result"],
+                next_due_on=i["next_due_on"],
+                extended_until=i["extended_until"],
+            )
+            for i in inspections
+        )
         curve = wear_curve(
             WearInputs(
                 commissioned_on=row["commissioned_on"],
@@ -352,11 +362,9 @@ def seed_demo(
                 service_life_years=row["service_life_years"],
                 assessed_pct=assessments[0]["wear_pct"] if assessments else None,
                 assessed_on=assessments[0]["assessed_on"] if assessments else None,
-                extended_until=latest_exp["extended_until"] if latest_exp else None,
-                refused_on=latest_exp["done_on"]
-                if latest_exp and latest_exp["result"] == InspectionResult.REFUSED
-                else None,
-                next_inspection_due=min(i["next_due_on"] for i in inspections if i["next_due_on"]),
+                extended_until=events.extended_until,
+                refused_on=events.refused_on,
+                next_inspection_due=events.next_due,
                 cycle_limit=row.get("cycle_limit"),
                 cycle_count=row.get("cycle_count"),
             ),

@@ -21,7 +21,9 @@ from core.validation import ValidationFailed
 from equipment.catalog import InspectionKind, InspectionResult
 from equipment.models import ConditionAssessment, Equipment, Facility, Inspection
 from equipment.search import SEARCHED, search_text
-from equipment.wear import WearInputs, thresholds_for, wear_curve
+from equipment.wear import Event, EventFacts, WearInputs, event_facts, thresholds_for, wear_curve
+
+NO_EVENTS = EventFacts()
 
 CURVE_FIELDS = (
     "wear_base_pct",
@@ -83,16 +85,17 @@ def _latest_assessments(session: Session, only) -> dict[int, tuple]:
     return {r[0]: r[1:] for r in iter_latest_assessments(session, only)}
 
 
-def _latest_events(session: Session, only) -> dict[int, dict]:
-    """Per item: the next due date (earliest over kinds of each kind's latest event), the
-    latest expertise extension, and the refusal date when the latest expertise refused."""
+def _latest_events(session: Session, only) -> dict[int, EventFacts]:
+    """Per item: ``wear.event_facts`` of each kind's latest event and the longest extension,
+    both found in SQL (set-based), the rules applied in Python as on the card."""
     ranked = select(
         Inspection.equipment_id,
         Inspection.kind,
         Inspection.done_on,
-        Inspection.next_due_on,
         Inspection.result,
+        Inspection.next_due_on,
         Inspection.extended_until,
+        Inspection.id,
         func.row_number()
         .over(
             partition_by=(Inspection.equipment_id, Inspection.kind),
@@ -103,31 +106,16 @@ def _latest_events(session: Session, only) -> dict[int, dict]:
     if only is not None:
         ranked = ranked.where(only(Inspection.equipment_id))
     sub = ranked.subquery()
-    out: dict[int, dict] = {}
-    for eq_id, kind, done_on, next_due, result, extended in session.execute(
-        select(*list(sub.c)[:6]).where(sub.c.rn == 1)
-    ):
-        facts = out.setdefault(
-            eq_id, {"next_due": None, "extended_until": None, "refused_on": None}
-        )
-        if next_due and (facts["next_due"] is None or next_due < facts["next_due"]):
-            facts["next_due"] = next_due
-        if kind == InspectionKind.EXPERTISE:
-            if result == InspectionResult.REFUSED:
-                facts["refused_on"] = done_on
-            elif extended:
-                facts["extended_until"] = extended
-    # An earlier expertise's extension still counts when the latest one did not refuse/extend.
+    latest: dict[int, list[Event]] = {}
+    for eq_id, *fields in session.execute(select(*list(sub.c)[:7]).where(sub.c.rn == 1)):
+        latest.setdefault(eq_id, []).append(Event(*fields))
     ext = select(Inspection.equipment_id, func.max(Inspection.extended_until)).where(
         Inspection.kind == InspectionKind.EXPERTISE, Inspection.extended_until.is_not(None)
     )
     if only is not None:
         ext = ext.where(only(Inspection.equipment_id))
-    for eq_id, extended in session.execute(ext.group_by(Inspection.equipment_id)):
-        facts = out[eq_id]
-        if facts["extended_until"] is None and facts["refused_on"] is None:
-            facts["extended_until"] = extended
-    return out
+    longest = dict(session.execute(ext.group_by(Inspection.equipment_id)).all())
+    return {eq_id: event_facts(events, longest.get(eq_id)) for eq_id, events in latest.items()}
 
 
 def compute_curves(
@@ -161,7 +149,7 @@ def compute_curves(
         stmt
     ):
         wear_pct, assessed_on, condition = assessments.get(eq_id, (None, None, None))
-        ev = events.get(eq_id, {})
+        ev = events.get(eq_id, NO_EVENTS)
         curve = wear_curve(
             WearInputs(
                 commissioned_on=commissioned,
@@ -170,9 +158,9 @@ def compute_curves(
                 assessed_pct=wear_pct,
                 assessed_on=assessed_on,
                 condition=condition,
-                extended_until=ev.get("extended_until"),
-                refused_on=ev.get("refused_on"),
-                next_inspection_due=ev.get("next_due"),
+                extended_until=ev.extended_until,
+                refused_on=ev.refused_on,
+                next_inspection_due=ev.next_due,
                 cycle_limit=cyc_limit,
                 cycle_count=cyc_count,
             ),

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from equipment.catalog import BAND_LOWER_BOUNDS, Band, Condition
+from equipment.catalog import BAND_LOWER_BOUNDS, Band, Condition, InspectionKind, InspectionResult
 
 DAYS_PER_YEAR = 365.25
 DEFAULT_LIFE_WITHOUT_DATA_YEARS = 20  # Kazakh rule: expertise of devices without a stated life
@@ -53,7 +53,7 @@ class WearInputs:
     assessed_pct: float | None = None
     assessed_on: date | None = None
     condition: str | None = None  # condition of the latest assessment
-    extended_until: date | None = None  # latest expertise that extended the life
+    extended_until: date | None = None  # life extended by expertise until (see event_facts)
     refused_on: date | None = None  # latest expertise, when it refused further use
     next_inspection_due: date | None = None
     cycle_limit: int | None = None
@@ -113,16 +113,20 @@ def add_years(start: date, years: float) -> date:
     return start + timedelta(days=round(years * DAYS_PER_YEAR))
 
 
-def life_end(inputs: WearInputs) -> date | None:
-    if inputs.refused_on:
-        return inputs.refused_on
-    if inputs.extended_until:
-        return inputs.extended_until
+def normative_life_end(inputs: WearInputs) -> date | None:
+    """Start + the normative life; with no life data, start + 20 years (DESIGN §3)."""
     start = start_date(inputs)
     if start is None:
         return None
-    years = inputs.service_life_years or DEFAULT_LIFE_WITHOUT_DATA_YEARS
-    return add_years(start, years)
+    return add_years(start, inputs.service_life_years or DEFAULT_LIFE_WITHOUT_DATA_YEARS)
+
+
+def life_end(inputs: WearInputs) -> date | None:
+    """The expertise extension if any, else the normative life end. A refusal does not move
+    it: it is a reason of its own to plan the item (DESIGN §3), shown beside the life end."""
+    if inputs.extended_until:
+        return inputs.extended_until
+    return normative_life_end(inputs)
 
 
 def _day_reaching(
@@ -163,7 +167,7 @@ def wear_curve(inputs: WearInputs, thresholds: Thresholds = Thresholds()) -> Wea
         and inputs.cycle_count is not None
         and inputs.cycle_count >= inputs.cycle_limit
     )
-    triggers = [d for d in (critical_on, end) if d is not None]
+    triggers = [d for d in (critical_on, end, inputs.refused_on) if d is not None]
     if limit_state and inputs.assessed_on:
         triggers.append(inputs.assessed_on)
     return WearCurve(
@@ -214,7 +218,8 @@ def indicators(curve: WearCurve, as_of: date) -> Indicators:
     if curve.cycles_exhausted:
         reasons.append("cycles_exhausted")
     must_plan = _reached(curve.must_plan_on, as_of) or curve.cycles_exhausted
-    if curve.expertise_refused and _reached(curve.life_end, as_of):
+    # the curve keeps that a refusal happened, not its day: it is on record, so it is past
+    if curve.expertise_refused and must_plan:
         reasons.append("expertise_refused")
     if curve.limit_state and must_plan:
         reasons.append("limit_state")
@@ -239,3 +244,84 @@ def indicators(curve: WearCurve, as_of: date) -> Indicators:
 def compute(inputs: WearInputs, as_of: date, thresholds: Thresholds = Thresholds()) -> Indicators:
     """Convenience: the indicators of one item on one day."""
     return indicators(wear_curve(inputs, thresholds), as_of)
+
+
+# ---------------------------------------------------------------------------- inspections
+
+
+@dataclass(frozen=True)
+class Event:
+    """An inspection or expertise as the rules read it."""
+
+    kind: str
+    done_on: date
+    result: str
+    next_due_on: date | None = None
+    extended_until: date | None = None
+    id: int = 0  # the later of two events on one day wins
+
+
+@dataclass(frozen=True)
+class Obligation:
+    """Where one kind of inspection stands: its latest event and when the next is due."""
+
+    kind: str
+    last: Event
+    due: date | None  # None: the latest event set no next date
+    failed: bool  # the latest event failed: no further use until it is passed again
+
+
+def obligation(latest: Event) -> Obligation:
+    """The obligation a kind's latest event leaves. A failed examination or test means the
+    device may not be used until the defects are removed and it passes again, so the next
+    one is due at once: overdue from the day of the failure."""
+    failed = latest.result == InspectionResult.FAILED
+    due = latest.done_on - timedelta(days=1) if failed else latest.next_due_on
+    return Obligation(kind=latest.kind, last=latest, due=due, failed=failed)
+
+
+def latest_by_kind(events) -> list[Event]:
+    """Each kind's latest event (by date, then id)."""
+    latest: dict[str, Event] = {}
+    for event in events:
+        known = latest.get(event.kind)
+        if known is None or (event.done_on, event.id) > (known.done_on, known.id):
+            latest[event.kind] = event
+    return list(latest.values())
+
+
+@dataclass(frozen=True)
+class EventFacts:
+    next_due: date | None = None  # the earliest obligation
+    extended_until: date | None = None
+    refused_on: date | None = None
+
+
+def event_facts(latest: list[Event], longest_extension: date | None = None) -> EventFacts:
+    """What the inspections mean for the wear rules, from each kind's latest event and the
+    longest extension any expertise granted: the earliest due date over the kinds; the
+    extension of the latest expertise, or else the longest earlier one (a later expertise that
+    neither extends nor refuses leaves it standing); the day the latest expertise refused."""
+    dues = [o.due for o in map(obligation, latest) if o.due is not None]
+    expertise = next((e for e in latest if e.kind == InspectionKind.EXPERTISE), None)
+    refused_on = extended = None
+    if expertise is not None and expertise.result == InspectionResult.REFUSED:
+        refused_on = expertise.done_on
+    if expertise is not None and expertise.result == InspectionResult.EXTENDED:
+        extended = expertise.extended_until
+    return EventFacts(
+        next_due=min(dues) if dues else None,
+        extended_until=extended or longest_extension,
+        refused_on=refused_on,
+    )
+
+
+def facts_of_events(events) -> EventFacts:
+    """``event_facts`` of all of an item's events (the card; the registry does it in SQL)."""
+    events = list(events)
+    extensions = [
+        e.extended_until
+        for e in events
+        if e.kind == InspectionKind.EXPERTISE and e.extended_until is not None
+    ]
+    return event_facts(latest_by_kind(events), max(extensions, default=None))

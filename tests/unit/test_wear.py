@@ -18,11 +18,16 @@ import pytest
 
 from equipment.catalog import Band, Condition, DeviceType
 from equipment.wear import (
+    Event,
+    EventFacts,
     Thresholds,
     WearInputs,
     add_years,
     band_of,
     compute,
+    facts_of_events,
+    latest_by_kind,
+    obligation,
     thresholds_for,
     wear_curve,
 )
@@ -395,21 +400,32 @@ def test_expertise_extension_of_item_without_life(as_of, must_plan):
     ],
 )
 def test_expertise_refused(inputs, expected_pct):
+    # The refusal is its own reason to plan the item; the life end stays the normative one
+    # (2010 + 20 years), or 2010 + 20 years by the rule for an unknown life.
     curve = wear_curve(inputs)
-    assert curve.life_end == d("2018-03-15")
+    assert curve.life_end == d("2030-01-01")
     assert curve.must_plan_on == d("2018-03-15")
 
     result = compute(inputs, d("2018-03-15"))
-    assert result.life_end == d("2018-03-15")
-    assert result.life_expired is True
+    assert result.life_end == d("2030-01-01")
+    assert result.life_expired is False
     assert result.must_plan is True
     assert result.critical is False
-    assert "expertise_refused" in result.reasons
-    assert "life_expired" in result.reasons
+    assert result.reasons == ("expertise_refused",)
     if expected_pct is None:
         assert result.wear_pct is None
     else:
         assert result.wear_pct == pytest.approx(expected_pct, abs=1e-4)
+
+
+def test_refusal_after_the_life_ended_gives_both_reasons():
+    inputs = WearInputs(
+        commissioned_on=d("1990-01-01"), service_life_years=20, refused_on=d("2018-03-15")
+    )
+    result = compute(inputs, d("2018-03-15"))
+    assert result.life_end == d("2010-01-01")
+    assert result.life_expired is True
+    assert set(result.reasons) == {"critical", "life_expired", "expertise_refused"}
 
 
 # ---------------------------------------------------------------------------- load cycles
@@ -709,3 +725,109 @@ def test_flags_switch_on_their_day(inputs, thresholds, warning_on, critical_on):
     day_before = date.fromordinal(d(critical_on).toordinal() - 1)
     assert compute(inputs, day_before, thresholds).must_plan is False
     assert compute(inputs, d(critical_on), thresholds).must_plan is True
+
+
+# ------------------------------------------------------------------ inspections and expertise
+
+EXAM, HYDRO, EXPERTISE = "examination", "hydraulic_test", "expertise"
+
+
+def ev(kind, done, result="passed", due=None, until=None, id=0):
+    return Event(
+        kind=kind,
+        done_on=d(done),
+        result=result,
+        next_due_on=d(due) if due else None,
+        extended_until=d(until) if until else None,
+        id=id,
+    )
+
+
+@pytest.mark.parametrize(
+    ("events", "expected"),
+    [
+        pytest.param([], EventFacts(), id="no_events"),
+        pytest.param(
+            [ev(EXAM, "2020-05-01", due="2024-05-01"), ev(EXAM, "2024-04-20", due="2028-04-20")],
+            EventFacts(next_due=d("2028-04-20")),
+            id="the_latest_examination_sets_the_due_date",
+        ),
+        pytest.param(
+            [ev(EXAM, "2024-04-20", due="2028-04-20"), ev(HYDRO, "2022-01-10", due="2030-01-10")],
+            EventFacts(next_due=d("2028-04-20")),
+            id="earliest_over_kinds",
+        ),
+        pytest.param(
+            [ev(EXAM, "2024-04-20", result="failed", due="2028-04-20")],
+            EventFacts(next_due=d("2024-04-19")),
+            id="failed_examination_is_due_at_once",
+        ),
+        pytest.param(
+            [
+                ev(EXAM, "2024-04-20", result="failed", due="2028-04-20"),
+                ev(EXAM, "2024-05-02", due="2028-05-02"),
+            ],
+            EventFacts(next_due=d("2028-05-02")),
+            id="passed_again_after_failing",
+        ),
+        pytest.param(
+            [
+                ev(EXAM, "2024-04-20", due="2028-04-20", id=1),
+                ev(EXAM, "2024-04-20", result="failed", id=2),
+            ],
+            EventFacts(next_due=d("2024-04-19")),
+            id="same_day_the_later_entry_wins",
+        ),
+        pytest.param(
+            [ev(EXPERTISE, "2020-01-15", result="extended", until="2025-01-15")],
+            EventFacts(extended_until=d("2025-01-15")),
+            id="extension",
+        ),
+        pytest.param(
+            [
+                ev(EXPERTISE, "2020-01-15", result="extended", until="2025-01-15"),
+                ev(EXPERTISE, "2023-06-01", result="passed"),
+            ],
+            EventFacts(extended_until=d("2025-01-15")),
+            id="a_later_expertise_without_extension_keeps_it",
+        ),
+        pytest.param(
+            [
+                ev(EXPERTISE, "2020-01-15", result="extended", until="2030-01-15"),
+                ev(EXPERTISE, "2024-06-01", result="extended", until="2027-06-01"),
+            ],
+            EventFacts(extended_until=d("2027-06-01")),
+            id="the_latest_extension_wins_even_if_shorter",
+        ),
+        pytest.param(
+            [
+                ev(EXPERTISE, "2020-01-15", result="extended", until="2025-01-15"),
+                ev(EXPERTISE, "2023-06-01", result="refused"),
+            ],
+            EventFacts(extended_until=d("2025-01-15"), refused_on=d("2023-06-01")),
+            id="refusal_keeps_the_life_end_and_adds_the_refusal",
+        ),
+        pytest.param(
+            [
+                ev(EXPERTISE, "2023-06-01", result="refused"),
+                ev(EXPERTISE, "2024-02-01", result="extended", until="2026-02-01"),
+            ],
+            EventFacts(extended_until=d("2026-02-01")),
+            id="extended_after_repair_lifts_the_refusal",
+        ),
+    ],
+)
+def test_event_facts(events, expected):
+    assert facts_of_events(events) == expected
+
+
+def test_obligations_per_kind_name_the_latest_event_of_each_kind():
+    events = [
+        ev(EXAM, "2020-05-01", due="2024-05-01"),
+        ev(EXAM, "2024-04-20", result="failed"),
+        ev(EXPERTISE, "2023-11-30", result="extended", due="2026-12-24", until="2026-12-24"),
+    ]
+    by_kind = {o.kind: o for o in map(obligation, latest_by_kind(events))}
+    assert by_kind[EXAM].failed is True and by_kind[EXAM].due == d("2024-04-19")
+    assert by_kind[EXAM].last.done_on == d("2024-04-20")
+    assert by_kind[EXPERTISE].failed is False and by_kind[EXPERTISE].due == d("2026-12-24")
