@@ -18,6 +18,7 @@ def N_(message: str) -> str:  # noqa: N802 - marks a message for extraction only
 EXACT = {
     "Missing data for required field.": N_("This field is required."),
     "Field may not be null.": N_("This field cannot be empty."),
+    "Field may not be blank.": N_("This field cannot be empty."),
     "Not a valid integer.": N_("Expected a whole number."),
     "Not a valid number.": N_("Expected a number."),
     "Not a valid date.": N_("Expected a date in the form YYYY-MM-DD."),

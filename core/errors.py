@@ -130,13 +130,16 @@ def _has_nul(value) -> bool:
 
 def reject_nul_characters():
     """before_request: refuse text with the NUL character (U+0000) in the query, a form or a
-    JSON body. PostgreSQL cannot store it in text and fails the whole statement (a 500), and
-    no legitimate browser form or API client sends one. Uploaded files are not scanned here.
+    JSON body, or the name of an uploaded file. PostgreSQL cannot store it in text and fails
+    the whole statement (a 500), and no legitimate browser form or API client sends one.
+    The uploaded files themselves are not scanned here.
     """
     fields = [*request.args.items(multi=True)]
+    names: list[str] = []
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         fields += request.form.items(multi=True)
-    found = any(_has_nul(k) or _has_nul(v) for k, v in fields)
+        names = [upload.filename or "" for upload in request.files.values()]
+    found = any(_has_nul(k) or _has_nul(v) for k, v in fields) or any(map(_has_nul, names))
     if not found and request.is_json:
         try:
             body = request.get_json(silent=True)

@@ -29,6 +29,7 @@ from equipment.importing import (
     ImportRefused,
     MissingColumns,
     commit_batch,
+    default_facility_of,
     import_now,
     limits_from_config,
     preview_batch,
@@ -235,17 +236,39 @@ _child_collection(
 # ---------------------------------------------------------------------------- imports
 
 
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
 
 
-def _import_options(form) -> ImportOptions:
-    default_facility = form.get("default_facility_id", "")
+def _flag(form, name: str, default: bool) -> bool:
+    """A yes/no form field; anything but the words it may be is a 422 naming the field, so a
+    typo in ``dry_run`` never loads a file for real."""
+    raw = form.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in TRUE_WORDS:
+        return True
+    if value in FALSE_WORDS:
+        return False
+    abort_json(
+        422,
+        {name: [_("Expected true or false (or 1 / 0), not «%(value)s».", value=raw[:40])]},
+    )
+
+
+def _import_options(form, organization_id: int) -> ImportOptions:
+    try:
+        default_facility = default_facility_of(
+            db.session, organization_id, form.get("default_facility_id")
+        )
+    except ImportRefused as err:
+        abort_json(422, {"default_facility_id": [err.message]}, err.message)
     return ImportOptions(
-        create_facilities=_truthy(form.get("create_facilities")),
-        decommission_missing=_truthy(form.get("decommission_missing")),
-        commit_valid_only=_truthy(form.get("commit_valid_only")),
-        default_facility_id=int(default_facility) if default_facility.isdecimal() else None,
+        create_facilities=_flag(form, "create_facilities", False),
+        decommission_missing=_flag(form, "decommission_missing", False),
+        commit_valid_only=_flag(form, "commit_valid_only", False),
+        default_facility_id=default_facility,
         mapping=_column_mapping(form.get("mapping")),
     )
 
@@ -259,7 +282,7 @@ def _column_mapping(raw: str | None) -> dict | None:
     except ValueError:
         mapping = None
     valid = isinstance(mapping, dict) and all(
-        isinstance(title, str) and (value is None or value in FIELDS)
+        isinstance(title, str) and "\x00" not in title and (value is None or value in FIELDS)
         for title, value in mapping.items()
     )
     if not valid:
@@ -345,10 +368,11 @@ def upload_import():
         abort_json(422, {"file": ["Приложите файл Excel (.xlsx, .xlsm, .xls или .ods)."]})
     org = _import_organization(scope)
     limits = limits_from_config(current_app.config)
+    options = _import_options(request.form, org.id)
+    dry_run = _flag(request.form, "dry_run", True)
     data = upload.read(limits.max_bytes + 1)
-    options = _import_options(request.form)
     try:
-        if _truthy(request.form.get("dry_run", "true")):
+        if dry_run:
             batch, _plan = preview_batch(
                 db.session, acting_user(), org, data, upload.filename, options, limits
             )

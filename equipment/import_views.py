@@ -36,6 +36,7 @@ from equipment.importing import (
     MissingColumns,
     build_plan,
     commit_batch,
+    default_facility_of,
     failed_rows_workbook,
     limits_from_config,
     preview_batch,
@@ -131,12 +132,14 @@ def upload():
         if org is None:
             return again(_("Choose the organization whose list this is."))
     limits = import_limits()
+    try:
+        default_facility = default_facility_of(
+            db.session, org.id, request.form.get("default_facility_id")
+        )
+    except ImportRefused as err:
+        return again(err.message)
     data = upload.read(limits.max_bytes + 1)
-    options = ImportOptions(
-        default_facility_id=int(request.form["default_facility_id"])
-        if request.form.get("default_facility_id", "").isdecimal()
-        else None
-    )
+    options = ImportOptions(default_facility_id=default_facility)
     try:
         batch, _plan = preview_batch(
             db.session, current_user, org, data, upload.filename, options, limits

@@ -660,6 +660,21 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def default_facility_of(session: Session, organization_id: int, raw) -> int | None:
+    """The facility chosen for rows that name none: blank for none, else the id of one of the
+    organization's facilities. Raises ImportRefused (Russian) for anything else."""
+    text = "" if raw is None else str(raw).strip()
+    if not text:
+        return None
+    facility_id = int(text) if text.isdecimal() and len(text) <= 10 else None
+    if facility_id is None or facility_id not in _Facilities(session, organization_id).ids:
+        raise ImportRefused(
+            f"ОПО по умолчанию «{text[:40]}» не найден среди ОПО организации: выберите ОПО "
+            "из списка или оставьте поле пустым."
+        )
+    return facility_id
+
+
 def remembered_mapping(session: Session, organization_id: int) -> dict | None:
     row = session.execute(
         select(ColumnMapping.mapping).where(ColumnMapping.organization_id == organization_id)

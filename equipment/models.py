@@ -335,12 +335,12 @@ class ImportBatch(Base):
 
     @classmethod
     def scope_clause(cls, scope: Scope):
+        """The organization's own engineers (and admins, national regulators: everything).
+        A batch is a whole organization's list, whose rows and original file may name
+        facilities of any region, so no regional regulator sees it: they see the registry
+        the batches made, item by item, by the facility's region."""
         if scope.organization_id is not None:
             return cls.organization_id == scope.organization_id
-        if scope.region_id is not None:
-            return cls.organization_id.in_(
-                select(Organization.id).where(Organization.region_id == scope.region_id)
-            )
         return false()
 
 

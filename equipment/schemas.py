@@ -22,6 +22,35 @@ from equipment.catalog import (
 )
 
 
+class Text(fields.String):
+    """Text as a person means it: surrounding whitespace dropped and, on one-line fields,
+    runs of inner whitespace made one space (so « ИН-16 » is ИН-16, a duplicate if taken).
+    A blank optional field is null; a blank required one is an error, as on the forms."""
+
+    default_error_messages = {"blank": "Field may not be blank."}
+
+    def __init__(self, *, multiline: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.multiline = multiline
+
+    def deserialize(self, value, *args, **kwargs):
+        if isinstance(value, str) and not value.strip() and self.allow_none:
+            return None  # before the validators, which take no None
+        return super().deserialize(value, *args, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        text = text.strip() if self.multiline else " ".join(text.split())
+        if not text:
+            raise self.make_error("blank")
+        return text
+
+
+def whole(**kw):
+    """A JSON whole number: 2000.7 or "2000" are errors, never truncated."""
+    return fields.Integer(strict=True, **kw)
+
+
 def enum_field(enum_cls, **kw):
     return fields.Enum(enum_cls, by_value=True, **kw)
 
@@ -29,12 +58,12 @@ def enum_field(enum_cls, **kw):
 def id_field(**kw):
     """A reference to another row: a whole number some row could have (1 .. MAX_ID), so an
     id beyond the INTEGER column is a field error, never a database error."""
-    return fields.Integer(validate=validate.Range(1, MAX_ID), **kw)
+    return whole(validate=validate.Range(1, MAX_ID), **kw)
 
 
 def count_field(lo: int, **kw):
     """A count stored in an INTEGER column."""
-    return fields.Integer(allow_none=True, validate=validate.Range(lo, MAX_ID), **kw)
+    return whole(allow_none=True, validate=validate.Range(lo, MAX_ID), **kw)
 
 
 def not_future(value: date):
@@ -57,10 +86,10 @@ def up_to_this_year(value: int):
 class FacilitySchema(Schema):
     id = fields.Integer(dump_only=True)
     organization_id = id_field(load_default=None)
-    code = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    code = Text(required=True, validate=validate.Length(min=1, max=40))
+    name = Text(required=True, validate=validate.Length(min=1, max=300))
     region_id = id_field(required=True)
-    address = fields.String(allow_none=True, validate=validate.Length(max=500))
+    address = Text(allow_none=True, multiline=True, validate=validate.Length(max=500))
     sector = enum_field(Sector, load_default=Sector.OTHER)
     hazard_class = enum_field(HazardClass, allow_none=True, load_default=None)
     status = enum_field(FacilityStatus, load_default=FacilityStatus.OPERATING)
@@ -85,14 +114,14 @@ class EquipmentSchema(Schema):
     id = fields.Integer(dump_only=True)
     organization_id = fields.Integer(dump_only=True)
     facility_id = id_field(required=True)
-    inventory_no = fields.String(required=True, validate=validate.Length(min=1, max=60))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    inventory_no = Text(required=True, validate=validate.Length(min=1, max=60))
+    name = Text(required=True, validate=validate.Length(min=1, max=300))
     device_type = enum_field(DeviceType, required=True)
-    model = fields.String(allow_none=True, validate=validate.Length(max=120))
-    manufacturer = fields.String(allow_none=True, validate=validate.Length(max=200))
-    factory_no = fields.String(allow_none=True, validate=validate.Length(max=60))
-    registration_no = fields.String(allow_none=True, validate=validate.Length(max=60))
-    manufacture_year = fields.Integer(allow_none=True, validate=up_to_this_year)
+    model = Text(allow_none=True, validate=validate.Length(max=120))
+    manufacturer = Text(allow_none=True, validate=validate.Length(max=200))
+    factory_no = Text(allow_none=True, validate=validate.Length(max=60))
+    registration_no = Text(allow_none=True, validate=validate.Length(max=60))
+    manufacture_year = whole(allow_none=True, validate=up_to_this_year)
     commissioned_on = fields.Date(allow_none=True, validate=not_future)
     service_life_years = fields.Float(allow_none=True, validate=validate.Range(0.5, 100))
     service_life_source = enum_field(LifeSource, load_default=LifeSource.UNKNOWN)
@@ -100,10 +129,10 @@ class EquipmentSchema(Schema):
     cycle_count = count_field(0)
     pressure_mpa = fields.Float(allow_none=True, validate=validate.Range(0, 1000))
     temperature_c = fields.Float(allow_none=True, validate=validate.Range(-273, 2000))
-    medium = fields.String(allow_none=True, validate=validate.Length(max=120))
-    capacity = fields.String(allow_none=True, validate=validate.Length(max=120))
+    medium = Text(allow_none=True, validate=validate.Length(max=120))
+    capacity = Text(allow_none=True, validate=validate.Length(max=120))
     status = enum_field(EquipmentStatus, load_default=EquipmentStatus.IN_SERVICE)
-    notes = fields.String(allow_none=True, validate=validate.Length(max=4000))
+    notes = Text(allow_none=True, multiline=True, validate=validate.Length(max=4000))
     indicators = fields.Nested(IndicatorsSchema, dump_only=True)
 
 
@@ -123,8 +152,8 @@ class AssessmentSchema(Schema):
     method = enum_field(AssessmentMethod, required=True)
     condition = enum_field(Condition, allow_none=True, load_default=None)
     residual_life_years = fields.Float(allow_none=True, validate=validate.Range(0, 100))
-    document_ref = fields.String(allow_none=True, validate=validate.Length(max=200))
-    notes = fields.String(allow_none=True, validate=validate.Length(max=4000))
+    document_ref = Text(allow_none=True, validate=validate.Length(max=200))
+    notes = Text(allow_none=True, multiline=True, validate=validate.Length(max=4000))
 
 
 class InspectionSchema(Schema):
@@ -135,9 +164,9 @@ class InspectionSchema(Schema):
     next_due_on = fields.Date(allow_none=True, validate=not_before_1900)
     result = enum_field(InspectionResult, required=True)
     extended_until = fields.Date(allow_none=True, validate=not_before_1900)
-    document_no = fields.String(allow_none=True, validate=validate.Length(max=120))
-    organization_name = fields.String(allow_none=True, validate=validate.Length(max=300))
-    notes = fields.String(allow_none=True, validate=validate.Length(max=4000))
+    document_no = Text(allow_none=True, validate=validate.Length(max=120))
+    organization_name = Text(allow_none=True, validate=validate.Length(max=300))
+    notes = Text(allow_none=True, multiline=True, validate=validate.Length(max=4000))
 
     @validates_schema
     def _dates(self, data, **kwargs):

@@ -20,7 +20,7 @@ from core.db import bulk_update
 from core.validation import ValidationFailed
 from equipment.catalog import InspectionKind, InspectionResult
 from equipment.models import ConditionAssessment, Equipment, Facility, Inspection
-from equipment.search import SEARCHED, search_text
+from equipment.search import SEARCHED, fold, search_text
 from equipment.wear import Event, EventFacts, WearInputs, event_facts, thresholds_for, wear_curve
 
 NO_EVENTS = EventFacts()
@@ -195,10 +195,13 @@ def refresh_curves(
 
 
 def facility_code_taken(session: Session, org_id: int, code: str, exclude_id: int | None) -> bool:
-    stmt = select(Facility.id).where(Facility.organization_id == org_id, Facility.code == code)
+    """Whether another facility of the organization has this code, case and spacing ignored:
+    «opo-01» next to «OPO-01» would make lists ambiguous and imports match the wrong one."""
+    stmt = select(Facility.code).where(Facility.organization_id == org_id)
     if exclude_id:
         stmt = stmt.where(Facility.id != exclude_id)
-    return session.execute(stmt).first() is not None
+    wanted = fold(code)
+    return any(fold(other) == wanted for other in session.execute(stmt).scalars())
 
 
 def _visible_organization(session: Session, scope: Scope, org_id) -> bool:
@@ -217,6 +220,10 @@ def save_facility(
     (none when an update changes nothing)."""
     org_id = facility.organization_id if facility else data.get("organization_id")
     if scope.organization_id is not None:
+        if facility is None and org_id not in (None, scope.organization_id):
+            raise ValidationFailed(
+                {"organization_id": _l("You can add facilities to your own organization only.")}
+            )
         org_id = scope.organization_id
     if facility is None and not _visible_organization(session, scope, org_id):
         raise ValidationFailed({"organization_id": _l("Choose the organization.")})

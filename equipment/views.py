@@ -125,6 +125,8 @@ def facility_form(facility_id: int | None = None):
         form.region_id.data = current_user.organization.region_id
     if form.validate_on_submit():
         data = form.data_for_service()
+        if scope.organization_id is not None:  # the field is not on an engineer's form
+            data.pop("organization_id", None)
         if facility is None and scope.organization_id is None:
             allowed = {c.value for c in form.organization_id.choices}
             if data.get("organization_id") not in allowed:

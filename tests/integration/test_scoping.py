@@ -139,7 +139,7 @@ def targets(world, make) -> dict[str, Target]:
 
 # Who sees which object. Regulators: facilities and equipment by the facility's region;
 # organizations registered in the region or operating a facility there; import batches (a
-# whole organization's list, across regions) by the organization's region only.
+# whole organization's list, across regions): none but the national regulator.
 EVERYTHING = {
     *("item_A", "fac_A", "item_A2", "fac_A2", "item_B", "fac_B"),
     *("org_A", "org_B", "batch_A", "batch_B"),
@@ -147,8 +147,8 @@ EVERYTHING = {
 VISIBLE = {
     "eng_a": {"item_A", "fac_A", "item_A2", "fac_A2", "org_A", "batch_A", "token_A"},
     "eng_b": {"item_B", "fac_B", "org_B", "batch_B", "token_B"},
-    "reg_pav": {"item_A", "fac_A", "org_A", "batch_A"},
-    "reg_kar": {"item_A2", "fac_A2", "item_B", "fac_B", "org_A", "org_B", "batch_B"},
+    "reg_pav": {"item_A", "fac_A", "org_A"},
+    "reg_kar": {"item_A2", "fac_A2", "item_B", "fac_B", "org_A", "org_B"},
     "national": EVERYTHING,
     "admin": EVERYTHING,
 }
@@ -821,14 +821,18 @@ def test_a_regulator_sees_organizations_by_home_region_or_a_facility_there(world
     )
 
 
-def test_a_regulator_does_not_see_the_import_history_of_guest_organizations(world, actor):
-    """An import batch is a whole organization's list, facilities of every region included,
-    so only the regulators of the organization's own region see it."""
-    _batch(world.org_a, world.eng_a, "A-02", "A-FILE-KAR", "список-Караганда.xlsx")
-    who = actor("reg_kar")
-    assert who.get("/api/v1/imports").get_json() == []
-    assert "список-Караганда.xlsx" not in _html(who.get("/imports"))
-    listed = actor("reg_pav").get("/api/v1/imports").get_json()
+def test_no_regional_regulator_sees_an_import_batch(world, actor):
+    """An import batch is a whole organization's list, facilities of every region included:
+    its report and original file would show a regional regulator rows of other regions."""
+    batch = _batch(world.org_a, world.eng_a, "A-02", "A-FILE-KAR", "список-Караганда.xlsx")
+    for name in ("reg_kar", "reg_pav"):  # the facility's region, the organization's region
+        who = actor(name)
+        assert who.get("/api/v1/imports").get_json() == [], name
+        assert "список-Караганда.xlsx" not in _html(who.get("/imports")), name
+        for url in (f"/imports/{batch.id}", f"/imports/{batch.id}/file"):
+            assert who.get(url).status_code == 404, (name, url)
+        assert who.get(f"/api/v1/imports/{batch.id}").status_code == 404, name
+    listed = actor("national").get("/api/v1/imports").get_json()
     assert [b["filename"] for b in listed] == ["список-Караганда.xlsx"]
 
 
@@ -949,6 +953,9 @@ def test_facilities_created_by_an_engineer_land_in_their_organization(world, act
         "region_id": world.fac_a.region_id,
     }
     response = who.post("/api/v1/facilities", json=body)
+    assert response.status_code == 422
+    assert "organization_id" in response.get_json()["errors"]["json"]
+    response = who.post("/api/v1/facilities", json={**body, "organization_id": None})
     assert response.status_code == 201
     assert response.get_json()["organization_id"] == world.org_b.id
     form = {
