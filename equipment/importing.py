@@ -32,6 +32,7 @@ from equipment.catalog import (
 )
 from equipment.excel.parse import MissingColumns, parse_asset_list
 from equipment.excel.reader import FileRejected, Limits
+from equipment.explain import UNDATED_IMPORT_NOTE
 from equipment.models import (
     ColumnMapping,
     ConditionAssessment,
@@ -514,6 +515,7 @@ def apply_plan(
             "created_by_id": getattr(actor, "id", None),
             "created_at": now,
             "document_ref": f"Импорт №{batch_id}" if batch_id else "Импорт",
+            "notes": None if r.values.get("assessed_on") else UNDATED_IMPORT_NOTE,
         }
         for r in plan.rows
         if r.assessment

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
@@ -221,3 +223,136 @@ def audit_value(field: str, value, facility_codes: dict | None = None) -> str:
     if isinstance(value, float):
         return f"{value:g}".replace(".", ",")
     return str(value)
+
+
+# ---------------------------------------------------------------------------- card sentences
+
+# One sentence per key of equipment.explain; the values are formatted by explain_text.
+EXPLANATIONS = {
+    "wear_unknown": _l(
+        "Wear cannot be estimated: neither a service life nor an assessment is recorded."
+    ),
+    "wear_assessed_no_life": _l(
+        "Wear is %(wear)s %% as assessed on %(on)s; the service life is unknown, so it is not "
+        "projected."
+    ),
+    "wear_assessed": _l(
+        "Wear is %(wear)s %%: the assessment of %(on)s found %(assessed)s %%, plus %(added)s %% "
+        "for the %(days)s days since (%(rate)s %% a year over a %(life)s-year service life)."
+    ),
+    "wear_by_age": _l(
+        "Wear is %(wear)s %%: the share of the %(life)s-year normative service life that has "
+        "passed since commissioning on %(start)s (%(rate)s %% a year)."
+    ),
+    "wear_by_age_from_year": _l(
+        "Wear is %(wear)s %%: the share of the %(life)s-year normative service life that has "
+        "passed since 1 January %(year)s, the manufacture year, as no commissioning date is "
+        "recorded (%(rate)s %% a year)."
+    ),
+    "wear_import_undated": _l(
+        "This wear value came from an Excel list loaded on %(on)s that gave no assessment "
+        "date: the upload day is taken as its date."
+    ),
+    "thresholds": _l(
+        "Thresholds for this device type: warning at %(warning)s %%, critical at %(critical)s %%."
+    ),
+    "critical_forecast": _l(
+        "Thresholds for this device type: warning at %(warning)s %%, critical at %(critical)s "
+        "%%. At the present rate wear becomes critical on %(on)s."
+    ),
+    "critical_since": _l(
+        "Thresholds for this device type: warning at %(warning)s %%, critical at %(critical)s "
+        "%%. Wear has been critical since %(on)s."
+    ),
+    "critical_at_assessment": _l(
+        "Thresholds for this device type: warning at %(warning)s %%, critical at %(critical)s "
+        "%%. The assessment of %(on)s already found wear at or above the critical threshold."
+    ),
+    "life_unknown": _l(
+        "The end of the service life cannot be dated: neither the commissioning date nor the "
+        "manufacture year is recorded."
+    ),
+    "life_normative": _l(
+        "The normative service life ends on %(end)s: %(life)s years from commissioning on "
+        "%(start)s."
+    ),
+    "life_normative_ended": _l(
+        "The normative service life ended on %(end)s: %(life)s years from commissioning on "
+        "%(start)s."
+    ),
+    "life_normative_from_year": _l(
+        "The normative service life ends on %(end)s: %(life)s years from 1 January %(year)s, the "
+        "manufacture year (no commissioning date is recorded)."
+    ),
+    "life_normative_from_year_ended": _l(
+        "The normative service life ended on %(end)s: %(life)s years from 1 January %(year)s, "
+        "the manufacture year (no commissioning date is recorded)."
+    ),
+    "life_default": _l(
+        "No service life is recorded, so the rule for devices without one applies: 20 years "
+        "from commissioning on %(start)s, until %(end)s."
+    ),
+    "life_default_ended": _l(
+        "No service life is recorded, so the rule for devices without one applies: 20 years "
+        "from commissioning on %(start)s, which ended on %(end)s."
+    ),
+    "life_default_from_year": _l(
+        "No service life and no commissioning date are recorded, so the rule for devices without "
+        "a stated life applies: 20 years from 1 January %(year)s, the manufacture year, until "
+        "%(end)s."
+    ),
+    "life_default_from_year_ended": _l(
+        "No service life and no commissioning date are recorded, so the rule for devices without "
+        "a stated life applies: 20 years from 1 January %(year)s, the manufacture year, which "
+        "ended on %(end)s."
+    ),
+    "life_extended": _l(
+        "The industrial safety expertise%(document)s of %(on)s extended the service life until "
+        "%(until)s."
+    ),
+    "life_extended_ended": _l(
+        "The service life extended by the industrial safety expertise%(document)s of %(on)s "
+        "ended on %(until)s."
+    ),
+    "life_refused": _l(
+        "The industrial safety expertise%(document)s of %(on)s refused further use: the device "
+        "must be taken out of service or restored and examined again."
+    ),
+    "cycles": _l("Load cycles: %(count)s of %(limit)s."),
+    "cycles_exhausted": _l("Load cycles: %(count)s of %(limit)s: the limit is exhausted."),
+    "inspection_due": _l("%(kind)s of %(done)s: the next one is due on %(due)s."),
+    "inspection_overdue": _l(
+        "%(kind)s of %(done)s: the next one was due on %(due)s and is overdue."
+    ),
+    "inspection_no_next": _l("%(kind)s of %(done)s: no next date is recorded."),
+    "inspection_failed": _l(
+        "%(kind)s of %(done)s was failed: the device may not be used until the defects are "
+        "removed and it passes again."
+    ),
+    "must_plan": _l("Must be included in the renewal plan: %(reasons)s."),
+}
+
+
+def explain_text(line) -> str:
+    """The sentence of an ``equipment.explain.Line`` with its values in the reader's format."""
+    from core.template_helpers import fmt_date, fmt_number
+
+    values = {}
+    for name, value in line.values.items():
+        if name == "document":
+            values[name] = f" № {value}" if value else ""
+        elif name == "kind":
+            values[name] = str(INSPECTION_KINDS.get(value, value))
+        elif name == "reasons":
+            values[name] = "; ".join(str(REASONS.get(r, r)) for r in value)
+        elif name == "year":
+            values[name] = "—" if value is None else str(value)
+        elif isinstance(value, date):
+            values[name] = fmt_date(value)
+        elif isinstance(value, bool) or value is None:
+            values[name] = "—"
+        elif isinstance(value, int):
+            values[name] = fmt_number(value)
+        else:
+            values[name] = fmt_number(value, 1)
+    return str(EXPLANATIONS[line.key]) % values

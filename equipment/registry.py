@@ -224,6 +224,7 @@ def dashboard_counts(session, scope: Scope, as_of: date) -> dict[str, int]:
     cols += [count_if(band == b.value).label(f"band_{b.value}") for b in Band]
     cols += [count_if(expr).label(name) for name, expr in flag_exprs(as_of).items()]
     cols.append(func.count(func.distinct(Equipment.facility_id)).label("facilities"))
+    cols.append(count_if(Equipment.status == EquipmentStatus.IN_SERVICE).label("in_service"))
     row = session.execute(
         select(*cols).where(
             scope.clause(Equipment), Equipment.status != EquipmentStatus.DECOMMISSIONED

@@ -19,9 +19,19 @@ from core.access import Scope, valid_id
 from core.db import bulk_update
 from core.validation import ValidationFailed
 from equipment.catalog import InspectionKind, InspectionResult
+from equipment.explain import Assessment
 from equipment.models import ConditionAssessment, Equipment, Facility, Inspection
 from equipment.search import SEARCHED, fold, search_text
-from equipment.wear import Event, EventFacts, WearInputs, event_facts, thresholds_for, wear_curve
+from equipment.wear import (
+    Event,
+    EventFacts,
+    WearInputs,
+    add_years,
+    event_facts,
+    facts_of_events,
+    thresholds_for,
+    wear_curve,
+)
 
 NO_EVENTS = EventFacts()
 
@@ -191,6 +201,45 @@ def refresh_curves(
     return count
 
 
+def card_facts(session: Session, item: Equipment):
+    """What the card explains an item's indicators from: its wear inputs (as
+    ``compute_curves`` builds them), its latest assessment, its events with their documents."""
+    latest = session.execute(
+        select(ConditionAssessment)
+        .where(ConditionAssessment.equipment_id == item.id)
+        .order_by(ConditionAssessment.assessed_on.desc(), ConditionAssessment.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    rows = session.execute(select(Inspection).where(Inspection.equipment_id == item.id)).scalars()
+    events = [
+        (
+            Event(e.kind, e.done_on, e.result, e.next_due_on, e.extended_until, e.id),
+            e.document_no,
+        )
+        for e in rows
+    ]
+    facts = facts_of_events(event for event, _doc in events)
+    inputs = WearInputs(
+        commissioned_on=item.commissioned_on,
+        manufacture_year=item.manufacture_year,
+        service_life_years=item.service_life_years,
+        assessed_pct=latest.wear_pct if latest else None,
+        assessed_on=latest.assessed_on if latest else None,
+        condition=latest.condition if latest else None,
+        extended_until=facts.extended_until,
+        refused_on=facts.refused_on,
+        next_inspection_due=facts.next_due,
+        cycle_limit=item.cycle_limit,
+        cycle_count=item.cycle_count,
+    )
+    assessment = (
+        Assessment(latest.assessed_on, latest.wear_pct, latest.method, latest.notes)
+        if latest
+        else None
+    )
+    return inputs, assessment, events
+
+
 # ---------------------------------------------------------------------------- facilities
 
 
@@ -339,6 +388,9 @@ def add_assessment(
     )
 
 
+MAX_YEARS_AHEAD = 20  # no inspection interval or life extension reaches further
+
+
 def add_inspection(
     session: Session, actor, equipment: Equipment, data: dict, thresholds_config: Mapping
 ) -> Inspection:
@@ -358,10 +410,20 @@ def add_inspection(
         InspectionKind.EXPERTISE
     ):
         errors["result"] = _l("Only an expertise can refuse further use.")
+    if data.get("extended_until") and data.get("result") != InspectionResult.EXTENDED:
+        errors["extended_until"] = _l(
+            "An extension date goes with the result «Service life extended» only."
+        )
+    latest = add_years(data["done_on"], MAX_YEARS_AHEAD)
+    for name in ("next_due_on", "extended_until"):
+        if name not in errors and data.get(name) and data[name] > latest:
+            errors[name] = _l(
+                "At most %(n)s years after the date of the event (until %(d)s).",
+                n=MAX_YEARS_AHEAD,
+                d=latest.strftime("%d.%m.%Y"),
+            )
     if errors:
         raise ValidationFailed(errors)
-    if data.get("result") != InspectionResult.EXTENDED:
-        data = {**data, "extended_until": None}
     return _add_event(
         session, actor, equipment, Inspection, data, "inspection_added", thresholds_config
     )

@@ -20,6 +20,8 @@ from core.audit import AuditEvent
 from core.extensions import db
 from core.validation import ValidationFailed
 from equipment import labels, registry, services
+from equipment.catalog import EquipmentStatus
+from equipment.explain import explain
 from equipment.forms import AssessmentForm, EquipmentForm, FacilityForm, InspectionForm
 from equipment.models import ConditionAssessment, Equipment, Facility, Inspection
 from equipment.wear import indicators, thresholds_for
@@ -85,7 +87,7 @@ def facilities():
     scope = current_scope()
     counts = (
         select(Equipment.facility_id, func.count().label("n"))
-        .where(scope.clause(Equipment))
+        .where(scope.clause(Equipment), Equipment.status != EquipmentStatus.DECOMMISSIONED)
         .group_by(Equipment.facility_id)
         .subquery()
     )
@@ -186,6 +188,8 @@ def equipment_card(item_id: int):
     item = get_visible_or_404(db.session, Equipment, item_id, scope)
     today = date.today()
     ind = indicators(registry.curve_of(item), today)
+    thresholds = thresholds_for(item.device_type, _thresholds())
+    inputs, latest, documented = services.card_facts(db.session, item)
     assessments = db.session.execute(
         select(ConditionAssessment)
         .where(ConditionAssessment.equipment_id == item.id)
@@ -210,7 +214,7 @@ def equipment_card(item_id: int):
         inspections=list(inspections),
         events=list(events),
         can_edit=scope.can_edit_registry,
-        thresholds=thresholds_for(item.device_type, _thresholds()),
+        explanation=explain(inputs, ind, thresholds, latest, documented),
         facility_codes={f.id: f.code for f in registry.facility_choices(db.session, scope)},
     )
 

@@ -1563,9 +1563,13 @@ def test_superscript_digits_are_text_not_numbers(client, world, login_as):
     )
     login_as(world.eng_a)
     page = upload(client, data, default_facility_id="²")
+    assert page.status_code == 400 and "ОПО по умолчанию «²»" in page.get_data(as_text=True)
+    page = upload(client, data)
     assert page.status_code == 302, page.get_data(as_text=True)[:2000]
     token = make_token(world.eng_a)
     response = api_upload(client, token, data, dry_run="true", default_facility_id="²")
+    assert response.status_code == 422, response.get_data(as_text=True)[:2000]
+    response = api_upload(client, token, data, dry_run="true")
     assert response.status_code == 201, response.get_data(as_text=True)[:2000]
     report = response.get_json()
     assert (report["rows"], report["created"], report["invalid"]) == (2, 1, 1), report
