@@ -10,7 +10,6 @@ file and applies it only if it is still exactly the previewed one.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -139,10 +138,16 @@ class ImportPlan:
         }
 
     def digest(self) -> str:
-        """Fingerprint of the change itself, to refuse a commit of a plan that moved."""
-        material = {
-            "rows": [
-                [
+        """Fingerprint of the change itself, to refuse a commit of a plan that moved.
+
+        The preview and the commit build their plans with the same code from the same stored
+        file, so the ``repr`` of each row's material (dates, enums, floats and dicts in a
+        fixed order) is the same exactly when the change is; hashed row by row, without the
+        cost of a JSON document of the whole plan."""
+        digest = hashlib.sha256()
+        for r in self.rows:
+            if r.action != "unchanged":
+                material = (
                     r.inventory_no,
                     r.action,
                     r.equipment_id,
@@ -150,18 +155,16 @@ class ImportPlan:
                     r.changes,
                     r.assessment,
                     r.inspection,
-                    # only when set, so the digests of stored previews stay valid
-                    *([r.inspection_due] if r.inspection_due else []),
-                ]
-                for r in self.rows
-                if r.action != "unchanged"
-            ],
-            "missing": [m["id"] for m in self.missing],
-            "new_facilities": self.new_facilities,
-            "errors": [[e["row"], e["column"]] for e in self.errors],
-        }
-        blob = json.dumps(material, default=jsonable, sort_keys=True, ensure_ascii=False)
-        return hashlib.sha256(blob.encode()).hexdigest()
+                    r.inspection_due,
+                )
+                digest.update(repr(material).encode())
+        tail = (
+            [m["id"] for m in self.missing],
+            self.new_facilities,
+            [(e.get("sheet"), e["row"], e["column"]) for e in self.errors],
+        )
+        digest.update(repr(tail).encode())
+        return digest.hexdigest()
 
     def report(self) -> dict:
         changed = [r for r in self.rows if r.action != "unchanged"]
@@ -488,10 +491,11 @@ def apply_plan(
     updates = [r for r in plan.rows if r.action == "update"]
     file_fields = [f for f in EQUIPMENT_FIELDS if f in set(plan.mapping.values())]
     if creates:
+        thresholds_of = _thresholds_by_type(thresholds_config)
         bulk_insert(
             session,
             Equipment,
-            (_new_item(r, org_id, facility_of(r), now, thresholds_config) for r in creates),
+            (_new_item(r, org_id, facility_of(r), now, thresholds_of) for r in creates),
         )
     ids = dict(
         session.execute(
@@ -567,37 +571,53 @@ def apply_plan(
     return counts
 
 
-def _new_item(row: RowPlan, org_id: int, facility_id: int, now: datetime, thresholds) -> dict:
+_CURVE_ATTRS = tuple((name, name.removeprefix("wear_")) for name in CURVE_FIELDS)
+
+
+def _new_item(row: RowPlan, org_id: int, facility_id: int, now: datetime, thresholds_of) -> dict:
     """The insert row of a new item, its wear curve computed from the file's own data (a new
     item has no other history), so no second pass over the database is needed."""
-    item = {f: row.values.get(f) for f in EQUIPMENT_FIELDS}
+    values = row.values
+    item = {f: values.get(f) for f in EQUIPMENT_FIELDS}
     item["device_type"] = item["device_type"] or DeviceType.OTHER
     item["status"] = item["status"] or EquipmentStatus.IN_SERVICE
+    assessment, inspection = row.assessment, row.inspection
     curve = wear_curve(
         WearInputs(
             commissioned_on=item["commissioned_on"],
             manufacture_year=item["manufacture_year"],
             service_life_years=item["service_life_years"],
-            assessed_pct=row.assessment[0] if row.assessment else None,
-            assessed_on=row.assessment[1] if row.assessment else None,
-            next_inspection_due=row.inspection[1] if row.inspection else None,
+            assessed_pct=assessment[0] if assessment else None,
+            assessed_on=assessment[1] if assessment else None,
+            next_inspection_due=inspection[1] if inspection else None,
             cycle_limit=item["cycle_limit"],
             cycle_count=item["cycle_count"],
         ),
-        thresholds_for(item["device_type"], thresholds),
+        thresholds_of(item["device_type"]),
     )
-    item.update({name: getattr(curve, name.removeprefix("wear_")) for name in CURVE_FIELDS})
-    item.update(
-        organization_id=org_id,
-        facility_id=facility_id,
-        inventory_no=row.inventory_no,
-        service_life_source=LifeSource.UNKNOWN
-        if row.values.get("service_life_years") is None
-        else LifeSource.NORM,
-        created_at=now,
-        updated_at=now,
+    for name, attr in _CURVE_ATTRS:
+        item[name] = getattr(curve, attr)
+    item["organization_id"] = org_id
+    item["facility_id"] = facility_id
+    item["inventory_no"] = row.inventory_no
+    item["service_life_source"] = (
+        LifeSource.UNKNOWN if item["service_life_years"] is None else LifeSource.NORM
     )
+    item["created_at"] = item["updated_at"] = now
     return item
+
+
+def _thresholds_by_type(config):
+    """``thresholds_for`` of each device type, worked out once per import."""
+    known: dict = {}
+
+    def of(device_type):
+        found = known.get(device_type)
+        if found is None:
+            found = known[device_type] = thresholds_for(device_type, config)
+        return found
+
+    return of
 
 
 def _audit(session, actor, org_id, plan, ids, decommissioned, batch_id, now) -> None:
