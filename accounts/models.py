@@ -9,7 +9,7 @@ from flask_login import UserMixin
 from sqlalchemy import Boolean, Enum, ForeignKey, Index, String, column, exists, false, or_, table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.access import Scope
+from core.access import UNASSIGNED, Scope
 from core.db import Base, TZDateTime, utcnow
 
 
@@ -109,7 +109,9 @@ class User(UserMixin, Base):
         if self.role == Role.ADMIN:
             return Scope(everything=True, can_edit_registry=True)
         if self.role == Role.ENGINEER:
-            return Scope(organization_id=self.organization_id or -1, can_edit_registry=True)
+            if self.organization_id is None:  # possible in the database: sees nothing
+                return UNASSIGNED
+            return Scope(organization_id=self.organization_id, can_edit_registry=True)
         if self.region_id is None:  # national regulator
             return Scope(everything=True)
         return Scope(region_id=self.region_id)
