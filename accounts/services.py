@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -16,7 +17,7 @@ from accounts.bin import is_valid_bin, normalise_bin
 from accounts.models import ApiToken, LoginAttempt, Organization, Region, Role, User
 from core import audit
 from core.access import valid_id
-from core.db import utcnow
+from core.db import as_utc, utcnow
 from core.validation import ValidationFailed
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -141,39 +142,78 @@ def create_user(
 
 
 # ---------------------------------------------------------------------------- login throttle
+#
+# Every attempt is recorded (and committed) before its password is looked at, and then the
+# attempts of the window are counted, this one included. Concurrent attempts therefore see each
+# other: of N simultaneous guesses at most LOGIN_FREE_ATTEMPTS are checked, on SQLite and on
+# PostgreSQL alike, with no lock held while the password hash is computed. Past the free
+# attempts, one attempt is checked per LOGIN_LOCK_SECONDS: only when no other attempt for the
+# e-mail or address was made in that time. A refused attempt is not a guess, so its row is
+# removed again (hammering does not extend the lock); a checked failure stays; a success clears
+# the failures of the e-mail.
 
 
-def login_wait_seconds(session: Session, email: str, ip: str, config, now=None) -> int:
-    """Seconds to wait before the next attempt for this e-mail or address (0: go ahead)."""
-    now = now or utcnow()
-    since = now - timedelta(seconds=config["LOGIN_WINDOW_SECONDS"])
-    failures = session.execute(
-        select(func.count(), func.max(LoginAttempt.at)).where(
-            LoginAttempt.at >= since, or_(LoginAttempt.email == email, LoginAttempt.ip == ip)
-        )
-    ).one()
-    count, last = failures
-    if count < config["LOGIN_FREE_ATTEMPTS"] or last is None:
+def _attempts_clause(email: str, ip: str, since: datetime):
+    return and_(LoginAttempt.at >= since, or_(LoginAttempt.email == email, LoginAttempt.ip == ip))
+
+
+def begin_attempt(session: Session, email: str, ip: str, config) -> int:
+    """Record an attempt for this e-mail from this address: 0 when its password may be checked
+    now, else the seconds to wait (the attempt is refused). Commits."""
+    email, ip, now = email[:254], (ip or "?")[:64], utcnow()
+    attempt = LoginAttempt(email=email, ip=ip, at=now)
+    session.add(attempt)
+    session.flush()
+    attempt_id = attempt.id
+    session.commit()  # visible to every concurrent attempt before any of them counts
+    window = now - timedelta(seconds=config["LOGIN_WINDOW_SECONDS"])
+    count = session.execute(
+        select(func.count()).where(_attempts_clause(email, ip, window))
+    ).scalar_one()
+    if count <= config["LOGIN_FREE_ATTEMPTS"]:
         return 0
-    if last.tzinfo is None:  # SQLite returns naive datetimes
-        last = last.replace(tzinfo=now.tzinfo)
-    wait = config["LOGIN_LOCK_SECONDS"] - (now - last).total_seconds()
-    return max(0, int(wait + 0.999))
+    lock = timedelta(seconds=config["LOGIN_LOCK_SECONDS"])
+    latest_other = session.execute(
+        select(func.max(LoginAttempt.at)).where(
+            _attempts_clause(email, ip, now - lock), LoginAttempt.id != attempt_id
+        )
+    ).scalar_one()
+    if latest_other is None:
+        return 0
+    session.execute(delete(LoginAttempt).where(LoginAttempt.id == attempt_id))
+    session.commit()
+    wait = (lock - (now - as_utc(latest_other))).total_seconds()
+    return max(1, int(wait + 0.999))
+
+
+def finish_attempt(session: Session, email: str, succeeded: bool) -> None:
+    """A checked failure keeps its row; a success clears the e-mail's failures. Commits."""
+    if succeeded:
+        session.execute(delete(LoginAttempt).where(LoginAttempt.email == email[:254]))
+    session.commit()
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash of the same method and cost as real ones, checked when there is no user to check
+    against, so that the answer takes as long for an unknown or disabled e-mail."""
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def authenticate(session: Session, email: str, password: str, ip: str, config):
-    """(user or None, seconds to wait). A failure is recorded; a success clears them."""
+    """(user or None, seconds to wait). The same work is done whether the e-mail is unknown,
+    disabled or active, so the answer's timing tells nothing about it."""
     email = (email or "").strip().lower()
-    wait = login_wait_seconds(session, email, ip, config)
+    wait = begin_attempt(session, email, ip, config)
     if wait:
         return None, wait
     user = session.execute(select(User).where(User.email == email)).scalar_one_or_none()
-    if user is None or not user.active or not check_password_hash(user.password_hash, password):
-        session.add(LoginAttempt(email=email, ip=ip))
-        session.commit()
-        return None, 0
-    session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
-    session.commit()
+    if user is None or not user.active:
+        check_password_hash(_dummy_hash(), password)
+        user = None
+    elif not check_password_hash(user.password_hash, password):
+        user = None
+    finish_attempt(session, email, user is not None)
     return user, 0
 
 
