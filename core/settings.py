@@ -25,6 +25,12 @@ class Defaults:
     LOGIN_FREE_ATTEMPTS = 5
     LOGIN_WINDOW_SECONDS = 15 * 60
     LOGIN_LOCK_SECONDS = 60
+    # Login sessions (rows of user_sessions; the cookie carries only their random key): one
+    # ends after SESSION_IDLE_HOURS without a request and SESSION_MAX_DAYS after its login, at
+    # the latest; its "last seen" is written at most every SESSION_TOUCH_SECONDS.
+    SESSION_IDLE_HOURS = 12
+    SESSION_MAX_DAYS = 7
+    SESSION_TOUCH_SECONDS = 300
     # Wear thresholds (percent) per device type; "default" covers the rest.
     WEAR_THRESHOLDS = {"default": {"warning": 60.0, "critical": 80.0}}
     # OpenAPI (flask-smorest)

@@ -21,6 +21,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
+from accounts import sessions
 from accounts.models import ApiToken, Organization, Role, User
 from core.extensions import db
 from equipment.catalog import EquipmentStatus
@@ -82,7 +83,14 @@ def _token_id(make, user: User) -> int:
     ).scalar_one()
 
 
-ARGS = ("item_id", "facility_id", "org_id", "batch_id", "token_id")
+def _session_id(user: User) -> int:
+    """A login session of the user (besides the one their Actor logs in with)."""
+    row, _key = sessions.start_session(db.session, user, "127.0.0.1", "another browser")
+    db.session.commit()
+    return row.id
+
+
+ARGS = ("item_id", "facility_id", "org_id", "batch_id", "token_id", "session_id")
 
 
 def object_name(arg: str, key: str) -> str:
@@ -90,7 +98,7 @@ def object_name(arg: str, key: str) -> str:
     kind = {"item_id": "item", "facility_id": "fac"}.get(arg)
     if kind:
         return f"{kind}_{key}"
-    return f"{arg.removesuffix('_id')}_{key[0]}"  # org, batch, token: one per organization
+    return f"{arg.removesuffix('_id')}_{key[0]}"  # org, batch, token, session: one per org
 
 
 @pytest.fixture
@@ -98,8 +106,9 @@ def targets(world, make) -> dict[str, Target]:
     batch_a = _batch(world.org_a, world.eng_a, "A-01", "A-FILE-1", "список-Альфа.xlsx")
     batch_b = _batch(world.org_b, world.eng_b, "B-01", "B-FILE-1", "список-Бета.xlsx")
     token_a, token_b = _token_id(make, world.eng_a), _token_id(make, world.eng_b)
+    session_a, session_b = _session_id(world.eng_a), _session_id(world.eng_b)
 
-    def target(key, item, fac, org, batch, token_id):
+    def target(key, item, fac, org, batch, token_id, session_id):
         return Target(
             key=key,
             ids={
@@ -108,6 +117,7 @@ def targets(world, make) -> dict[str, Target]:
                 "org_id": org.id,
                 "batch_id": batch.id,
                 "token_id": token_id,
+                "session_id": session_id,
             },
             objects={arg: object_name(arg, key) for arg in ARGS},
             inventory_no=item.inventory_no,
@@ -120,9 +130,9 @@ def targets(world, make) -> dict[str, Target]:
         )
 
     return {
-        "A": target("A", world.item_a, world.fac_a, world.org_a, batch_a, token_a),
-        "A2": target("A2", world.item_a2, world.fac_a2, world.org_a, batch_a, token_a),
-        "B": target("B", world.item_b, world.fac_b, world.org_b, batch_b, token_b),
+        "A": target("A", world.item_a, world.fac_a, world.org_a, batch_a, token_a, session_a),
+        "A2": target("A2", world.item_a2, world.fac_a2, world.org_a, batch_a, token_a, session_a),
+        "B": target("B", world.item_b, world.fac_b, world.org_b, batch_b, token_b, session_b),
         "missing": Target(
             key="missing",
             ids=dict.fromkeys(ARGS, MISSING_ID),
@@ -145,8 +155,8 @@ EVERYTHING = {
     *("org_A", "org_B", "batch_A", "batch_B"),
 }
 VISIBLE = {
-    "eng_a": {"item_A", "fac_A", "item_A2", "fac_A2", "org_A", "batch_A", "token_A"},
-    "eng_b": {"item_B", "fac_B", "org_B", "batch_B", "token_B"},
+    "eng_a": {"item_A", "fac_A", "item_A2", "fac_A2", "org_A", "batch_A", "token_A", "session_A"},
+    "eng_b": {"item_B", "fac_B", "org_B", "batch_B", "token_B", "session_B"},
     "reg_pav": {"item_A", "fac_A", "org_A", "batch_A"},
     "reg_kar": {"item_A2", "fac_A2", "item_B", "fac_B", "org_A", "org_B", "batch_B"},
     "national": EVERYTHING,
@@ -263,6 +273,7 @@ OBJECT_ROUTES = [
     Route("POST", "/imports/<int:batch_id>/commit", change=True),
     Route("POST", "/imports/<int:batch_id>/mapping", _mapping_form, change=True),
     Route("POST", "/profile/tokens/<int:token_id>/revoke", change=True, registry=False),
+    Route("POST", "/profile/sessions/<int:session_id>/end", change=True, registry=False),
     # API
     Route("GET", "/api/v1/facilities/<int:facility_id>"),
     Route("PATCH", "/api/v1/facilities/<int:facility_id>", _rename, change=True),
@@ -311,6 +322,7 @@ UNSCOPED = {
     ("POST", "/logout"): "logging out",
     ("GET", "/profile"): "the user's own tokens only",
     ("POST", "/profile"): "issues a token to oneself",
+    ("POST", "/profile/sessions/end-others"): "ends one's own other sessions",
     ("GET", "/healthz"): "health check",
     ("GET", "/imports/template.xlsx"): "an empty template",
     ("GET", "/api/openapi.json"): "the API description",
@@ -402,7 +414,8 @@ def db_state() -> dict[str, list[tuple]]:
         for table in db.metadata.sorted_tables:
             if table.name == "login_attempts":
                 continue
-            cols = [c for c in table.columns if c.name != "last_used_at"]  # touched by auth
+            # touched by authentication
+            cols = [c for c in table.columns if c.name not in ("last_used_at", "last_seen_at")]
             stmt = select(*cols).order_by(*table.primary_key.columns)
             out[table.name] = [tuple(row) for row in conn.execute(stmt)]
     return out
