@@ -1,4 +1,4 @@
-"""Account use cases: users, organizations, login throttling, API tokens."""
+"""Account use cases: users, organizations, passwords, login throttling, API tokens."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from accounts import sessions
 from accounts.bin import is_valid_bin, normalise_bin
 from accounts.models import ApiToken, LoginAttempt, Organization, Region, Role, User
 from core import audit
@@ -29,6 +30,15 @@ USER_AUDITED = ("email", "name", "role", "organization_id", "region_id", "active
 
 def hash_password(password: str) -> str:
     return generate_password_hash(password, method="scrypt")
+
+
+def password_problem(password: str | None):
+    """Why a new password cannot be used, or None."""
+    if len(password or "") < MIN_PASSWORD:
+        return _l("The password must be at least %(n)s characters long.", n=MIN_PASSWORD)
+    if len(password) > MAX_PASSWORD:  # hashing megabytes would tie up a worker
+        return _l("At most %(max)s characters.", max=MAX_PASSWORD)
+    return None
 
 
 def region_by_code(session: Session, code: str | None) -> Region | None:
@@ -94,12 +104,8 @@ def create_user(
         errors["email"] = _l("A user with this e-mail already exists.")
     if len(name or "") > 200:  # the column's length (PostgreSQL refuses longer text)
         errors["name"] = _l("At most %(max)s characters.", max=200)
-    if len(password or "") < MIN_PASSWORD:
-        errors["password"] = _l(
-            "The password must be at least %(n)s characters long.", n=MIN_PASSWORD
-        )
-    elif len(password) > MAX_PASSWORD:  # hashing megabytes would tie up a worker
-        errors["password"] = _l("At most %(max)s characters.", max=MAX_PASSWORD)
+    if problem := password_problem(password):
+        errors["password"] = problem
     try:
         role_ = Role(role)
     except ValueError:
@@ -139,6 +145,79 @@ def create_user(
         organization_id=user.organization_id,
     )
     return user
+
+
+def change_password(
+    session: Session,
+    user: User,
+    current: str,
+    new: str,
+    ip: str,
+    config,
+    keep_session_id: int | None = None,
+) -> None:
+    """The user changes their own password. The current one is checked under the login
+    throttle (a stolen session must not become a way to guess it); every other login session
+    of the user ends. Raises ValidationFailed naming the field."""
+    if problem := password_problem(new):
+        raise ValidationFailed({"new_password": problem})
+    wait = begin_attempt(session, user.email, ip, config)
+    if wait:
+        raise ValidationFailed(
+            {"current_password": _l("Too many failed attempts. Try again in %(n)s s.", n=wait)}
+        )
+    ok = check_password_hash(user.password_hash, current or "")
+    finish_attempt(session, user.email, ok)
+    if not ok:
+        raise ValidationFailed({"current_password": _l("The current password is wrong.")})
+    if new == current:
+        raise ValidationFailed(
+            {"new_password": _l("The new password must differ from the current one.")}
+        )
+    _store_password(session, user, user, new, "password_changed")
+    sessions.end_user_sessions(session, user.id, sessions.PASSWORD_CHANGED, keep_session_id)
+
+
+def reset_password(session: Session, actor, user: User, new: str) -> None:
+    """An administrator sets a user's password: every login session of the user ends."""
+    if problem := password_problem(new):
+        raise ValidationFailed({"password": problem})
+    _store_password(session, actor, user, new, "password_reset")
+    sessions.end_user_sessions(session, user.id, sessions.PASSWORD_RESET)
+
+
+def _store_password(session: Session, actor, user: User, new: str, action: str) -> None:
+    user.password_hash = hash_password(new)
+    audit.record(
+        session,
+        actor=actor,
+        entity=user,
+        action=action,
+        changes={},  # never the hashes
+        organization_id=user.organization_id,
+    )
+
+
+def set_active(session: Session, actor, user: User, active: bool) -> bool:
+    """Activate or deactivate a user (administrators); a deactivated user's login sessions end
+    at once (their API tokens stop working while they are inactive). False if nothing changed.
+    """
+    if not active and actor is not None and actor.id == user.id:
+        raise ValidationFailed({"active": _l("You cannot deactivate your own account.")})
+    if user.active == active:
+        return False
+    user.active = active
+    audit.record(
+        session,
+        actor=actor,
+        entity=user,
+        action="update",
+        changes={"active": [not active, active]},
+        organization_id=user.organization_id,
+    )
+    if not active:
+        sessions.end_user_sessions(session, user.id, sessions.DEACTIVATED)
+    return True
 
 
 # ---------------------------------------------------------------------------- login throttle

@@ -1,5 +1,5 @@
-"""Server-side login sessions: logout ends them on the server; idle and absolute limits; the
-profile's list of sessions; Flask-Login's strong protection."""
+"""Server-side login sessions: logout, deactivation and password changes end them on the server;
+idle and absolute limits; the profile's list of sessions; Flask-Login's strong protection."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from accounts.models import User, UserSession
+from core.audit import AuditEvent
 from core.db import as_utc, utcnow
 from core.extensions import db
-from tests.conftest import login
+from tests.conftest import PASSWORD, login
 
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
 CHROME = (
@@ -100,12 +101,112 @@ def test_each_login_is_its_own_session(app, world):
     assert is_logged_in(first) and not is_logged_in(second)
 
 
+def test_a_deactivated_user_is_logged_out_at_once(app, world):
+    engineer = logged_in(app, world.eng_a)
+    saved = session_cookie(engineer)
+    admin = logged_in(app, world.admin)
+    response = admin.post(f"/users/{world.eng_a.id}/deactivate")
+    assert response.status_code == 302
+    assert "деактивирован" in admin.get("/users").get_data(as_text=True)
+    assert not is_logged_in(engineer)
+    assert {r.end_reason for r in rows(world.eng_a)} == {"deactivated"}
+    assert db.session.get(User, world.eng_a.id).active is False
+    event = db.session.execute(
+        select(AuditEvent).where(AuditEvent.entity_id == world.eng_a.id)
+    ).scalar_one()
+    assert event.changes == {"active": [True, False]} and event.actor_id == world.admin.id
+    assert login(browser(app), world.eng_a).status_code == 401
+    # activated again: a new login works, the old session stays ended
+    assert admin.post(f"/users/{world.eng_a.id}/activate").status_code == 302
+    assert not is_logged_in(replay(app, saved))
+    assert login(browser(app), world.eng_a).status_code == 302
+
+
 def test_a_user_made_inactive_in_the_database_has_no_session(app, world):
     client = logged_in(app, world.eng_a)
     db.session.execute(update(User).where(User.id == world.eng_a.id).values(active=False))
     db.session.commit()
     assert not is_logged_in(client)
     assert rows(world.eng_a)[0].end_reason == "deactivated"
+
+
+def test_only_admins_deactivate_and_never_themselves(app, world):
+    engineer = logged_in(app, world.eng_a)
+    assert engineer.post(f"/users/{world.eng_b.id}/deactivate").status_code == 404
+    admin = logged_in(app, world.admin)
+    response = admin.post(f"/users/{world.admin.id}/deactivate", follow_redirects=True)
+    assert "Нельзя деактивировать собственную учётную запись" in response.get_data(as_text=True)
+    assert is_logged_in(admin)
+    assert admin.post("/users/999999/deactivate").status_code == 404
+    assert admin.post(f"/users/{2**40}/deactivate").status_code == 404
+
+
+def _change(client, current=PASSWORD, new="a-new-long-password", confirm=None):
+    return client.post(
+        "/profile/password",
+        data={"current_password": current, "new_password": new, "confirm": confirm or new},
+    )
+
+
+def test_changing_the_password_ends_the_other_sessions(app, world):
+    here = logged_in(app, world.eng_a, FIREFOX)
+    there = logged_in(app, world.eng_a, CHROME)
+    response = _change(here)
+    assert response.status_code == 302
+    page = here.get("/profile").get_data(as_text=True)
+    assert "Пароль изменён" in page
+    assert is_logged_in(here) and not is_logged_in(there)
+    reasons = {r.user_agent: r.end_reason for r in rows(world.eng_a)}
+    assert reasons == {FIREFOX: None, CHROME: "password_changed"}
+    assert login(browser(app), world.eng_a).status_code == 401  # the old password
+    assert login(browser(app), world.eng_a, "a-new-long-password").status_code == 302
+    actions = db.session.execute(
+        select(AuditEvent.action).where(AuditEvent.entity_id == world.eng_a.id)
+    ).scalars()
+    assert list(actions) == ["password_changed"]
+
+
+def test_password_change_is_checked(app, world):
+    client = logged_in(app, world.eng_a)
+    wrong = _change(client, current="not-the-password")
+    assert wrong.status_code == 400
+    assert "Текущий пароль указан неверно" in wrong.get_data(as_text=True)
+    short = _change(client, new="short")
+    assert short.status_code == 400
+    assert "не менее 10 символов" in short.get_data(as_text=True)
+    mismatch = _change(client, confirm="something-else-here")
+    assert mismatch.status_code == 400
+    assert "Пароли не совпадают" in mismatch.get_data(as_text=True)
+    same = _change(client, new=PASSWORD)
+    assert "Новый пароль должен отличаться" in same.get_data(as_text=True)
+    assert db.session.get(User, world.eng_a.id).password_hash == world.eng_a.password_hash
+
+
+def test_guessing_the_current_password_is_throttled(app, world):
+    client = logged_in(app, world.eng_a)
+    for _ in range(app.config["LOGIN_FREE_ATTEMPTS"]):
+        assert _change(client, current="wrong-password").status_code == 400
+    refused = _change(client)  # even the right one, for now
+    assert refused.status_code == 400
+    assert "Слишком много неудачных попыток" in refused.get_data(as_text=True)
+    assert db.session.get(User, world.eng_a.id).password_hash == world.eng_a.password_hash
+
+
+def test_a_password_reset_ends_every_session(app, world, runner):
+    client = logged_in(app, world.eng_a)
+    result = runner.invoke(
+        args=["users", "set-password", "--email", world.eng_a.email, "--password-stdin"],
+        input="reset-by-the-admin\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert not is_logged_in(client)
+    assert rows(world.eng_a)[0].end_reason == "password_reset"
+    assert login(browser(app), world.eng_a, "reset-by-the-admin").status_code == 302
+    short = runner.invoke(
+        args=["users", "set-password", "--email", world.eng_a.email, "--password-stdin"],
+        input="short\n",
+    )
+    assert short.exit_code == 2 and "password" in short.output
 
 
 def test_profile_lists_the_sessions_and_ends_the_others(app, world):
