@@ -1,4 +1,10 @@
-"""Session login for pages (Flask-Login) and bearer tokens for the API.
+"""Session login for pages (Flask-Login over server-side sessions) and bearer tokens for the API.
+
+A page login is a row of ``user_sessions`` (accounts.sessions); the session cookie carries only
+its random key (Flask-Login's ``id_attribute``), and the user loader accepts the key while the
+row is live, so a logout, a password change or a deactivation ends the session on the server.
+Flask-Login's "strong" session protection stays on: a cookie that arrives from another browser
+or address than at login is dropped, and its server-side session ended with it.
 
 The API never trusts the session cookie: it is exempt from CSRF, so it must authenticate each
 request with ``Authorization: Bearer <token>`` instead.
@@ -6,11 +12,13 @@ request with ``Authorization: Bearer <token>`` instead.
 
 from __future__ import annotations
 
-from flask import abort, g, redirect, request, url_for
+from flask import abort, current_app, g, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
+from flask_login import current_user, login_user, logout_user
+from flask_login.signals import session_protected
 
-from accounts.models import User
+from accounts import sessions
+from accounts.models import User, UserSession
 from accounts.services import user_for_token
 from core.access import NOTHING, Scope
 from core.extensions import db, login_manager
@@ -20,15 +28,61 @@ def init_app(app) -> None:
     login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("Please log in to open this page.")
     login_manager.login_message_category = "info"
+    # Strong protection works for non-permanent sessions only (Flask-Login then merely marks a
+    # permanent one "not fresh"): the session cookie stays a browser-session cookie.
     login_manager.session_protection = "strong"
+    login_manager.id_attribute = "get_session_key"
+    session_protected.connect(_end_dropped_session, app)
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    try:
-        return db.session.get(User, int(user_id))
-    except (TypeError, ValueError):
+def load_user(key: str) -> User | None:
+    row = sessions.live_session(db.session, key, current_app.config)
+    if row is None:
         return None
+    g.login_session = row
+    row.user.session_key = key
+    return row.user
+
+
+def _end_dropped_session(app, **_extra) -> None:
+    """Flask-Login's strong protection dropped this request's login (its cookie came from
+    another browser or address): end the server-side session as well, so that the key the
+    cookie carried stops working for everyone."""
+    if "_user_id" in session:  # not dropped, only marked "not fresh"
+        return
+    sent = app.session_interface.open_session(app, request)  # the cookie as the browser sent it
+    key = sent.get("_user_id") if sent is not None else None
+    if isinstance(key, str) and sessions.end_session_by_key(db.session, key, sessions.PROTECTION):
+        db.session.commit()
+
+
+def log_in(user: User) -> UserSession:
+    """Start a login session for the user and put its key into the session cookie."""
+    row, key = sessions.start_session(
+        db.session, user, request.remote_addr or "?", request.user_agent.string
+    )
+    db.session.commit()
+    user.session_key = key
+    login_user(user)
+    g.login_session = row
+    return row
+
+
+def log_out() -> None:
+    """End this request's login session on the server and in the cookie."""
+    row = current_login_session()
+    if row is not None:
+        sessions.end_session(db.session, row, sessions.LOGOUT)
+        db.session.commit()
+    logout_user()
+
+
+def current_login_session() -> UserSession | None:
+    """The login session of this page request (None when not logged in)."""
+    if not current_user.is_authenticated:
+        return None
+    return g.get("login_session")
 
 
 def bearer_user() -> User | None:

@@ -1,4 +1,4 @@
-"""flask users create / list."""
+"""flask users create / list / set-password."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from accounts.models import User
-from accounts.services import create_user
+from accounts.services import create_user, reset_password
 from core.extensions import db
 from core.validation import ValidationFailed
 
@@ -47,6 +47,31 @@ def create(email, password_stdin, role, org_bin, region_code, name):
             click.echo(f"error: {field}: {message}", err=True)
         sys.exit(2)
     click.echo(f"created user {user.id} <{user.email}> ({user.role.value})")
+
+
+@users_cli.command("set-password")
+@click.option("--email", required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def set_password(email, password_stdin):
+    """Reset a user's password (read from stdin); every login session of the user ends."""
+    if not password_stdin:
+        raise click.UsageError("Pass --password-stdin and the password on standard input.")
+    user = db.session.execute(
+        select(User).where(User.email == email.strip().lower())
+    ).scalar_one_or_none()
+    if user is None:
+        click.echo(f"error: email: no user {email}", err=True)
+        sys.exit(2)
+    try:
+        reset_password(db.session, None, user, sys.stdin.readline().rstrip("\r\n"))
+        db.session.commit()
+    except ValidationFailed as err:
+        db.session.rollback()
+        for field, message in err.as_strings().items():
+            click.echo(f"error: {field}: {message}", err=True)
+        sys.exit(2)
+    click.echo(f"password of {user.email} reset; their sessions have ended")
 
 
 @users_cli.command("list")

@@ -1,4 +1,4 @@
-"""Regions, organizations, users, API tokens and login attempts."""
+"""Regions, organizations, users, login sessions, API tokens and login attempts."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from flask_login import UserMixin
 from sqlalchemy import Boolean, Enum, ForeignKey, Index, String, column, exists, false, or_, table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.access import Scope
+from core.access import UNASSIGNED, Scope
 from core.db import Base, TZDateTime, utcnow
 
 
@@ -100,16 +100,28 @@ class User(UserMixin, Base):
     organization: Mapped[Organization | None] = relationship(lazy="joined")
     region: Mapped[Region | None] = relationship(lazy="joined")
 
+    # The key of the login session this request runs in, set by accounts.auth (not stored).
+    session_key = None
+
     @property
     def is_active(self) -> bool:  # Flask-Login
         return self.active
+
+    def get_session_key(self) -> str:
+        """What Flask-Login keeps in the session cookie (its ``id_attribute``): the key of the
+        server-side login session, never the user's id, so that the session can be ended."""
+        if not self.session_key:
+            raise RuntimeError("log users in with accounts.auth.log_in()")
+        return self.session_key
 
     @property
     def scope(self) -> Scope:
         if self.role == Role.ADMIN:
             return Scope(everything=True, can_edit_registry=True)
         if self.role == Role.ENGINEER:
-            return Scope(organization_id=self.organization_id or -1, can_edit_registry=True)
+            if self.organization_id is None:  # possible in the database: sees nothing
+                return UNASSIGNED
+            return Scope(organization_id=self.organization_id, can_edit_registry=True)
         if self.region_id is None:  # national regulator
             return Scope(everything=True)
         return Scope(region_id=self.region_id)
@@ -120,6 +132,25 @@ class User(UserMixin, Base):
 
     def __str__(self) -> str:
         return self.email
+
+
+class UserSession(Base):
+    """A login on the pages. The session cookie carries a random key; only its sha256 is stored.
+    Live while not ended and within the idle and absolute limits (accounts.sessions)."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    ip: Mapped[str] = mapped_column(String(64))
+    user_agent: Mapped[str] = mapped_column(String(400), default="")
+    ended_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(20))
+
+    user: Mapped[User] = relationship(lazy="joined")
 
 
 class ApiToken(Base):

@@ -1,4 +1,4 @@
-"""Login, logout, profile with API tokens, and the admin's user list."""
+"""Login, logout, the profile (password, login sessions, API tokens), and the admin's users."""
 
 from __future__ import annotations
 
@@ -6,13 +6,18 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from accounts.forms import LoginForm, TokenForm
+from accounts import services, sessions
+from accounts.auth import current_login_session, log_in, log_out
+from accounts.forms import LoginForm, PasswordForm, TokenForm
 from accounts.models import ApiToken, Role, User
 from accounts.services import authenticate, issue_token, revoke_token
+from accounts.useragent import browser_label
+from core.access import valid_id
 from core.extensions import db
+from core.validation import ValidationFailed
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
 
@@ -47,7 +52,7 @@ def login():
             flash(_("Wrong e-mail or password."), "error")
             status = 401
         else:
-            login_user(user)
+            log_in(user)
             return redirect(safe_next(request.args.get("next")))
     elif request.method == "POST":
         status = 400
@@ -57,9 +62,27 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    logout_user()
+    log_out()
     flash(_("You have logged out."), "info")
     return redirect(url_for("accounts.login"))
+
+
+def _profile(token_form=None, password_form=None, new_token=None, status=200):
+    tokens = db.session.execute(
+        select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.id.desc())
+    ).scalars()
+    this = current_login_session()
+    return render_template(
+        "accounts/profile.html",
+        form=token_form or TokenForm(formdata=None),
+        password_form=password_form or PasswordForm(formdata=None),
+        tokens=list(tokens),
+        new_token=new_token,
+        login_sessions=sessions.active_sessions(db.session, current_user.id, current_app.config),
+        this_session_id=this.id if this is not None else None,
+        browser=browser_label,
+        min_password=services.MIN_PASSWORD,
+    ), status
 
 
 @bp.route("/profile", methods=["GET", "POST"])
@@ -71,12 +94,56 @@ def profile():
         _token, new_token = issue_token(db.session, current_user, form.name.data)
         db.session.commit()
         form.name.data = ""
-    tokens = db.session.execute(
-        select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.id.desc())
-    ).scalars()
-    return render_template(
-        "accounts/profile.html", form=form, tokens=list(tokens), new_token=new_token
+    return _profile(token_form=form, new_token=new_token)
+
+
+@bp.post("/profile/password")
+@login_required
+def change_password():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        this = current_login_session()
+        try:
+            services.change_password(
+                db.session,
+                current_user,
+                form.current_password.data,
+                form.new_password.data,
+                request.remote_addr or "?",
+                current_app.config,
+                keep_session_id=this.id if this is not None else None,
+            )
+            db.session.commit()
+        except ValidationFailed as err:
+            db.session.rollback()
+            for name, message in err.errors.items():
+                getattr(form, name).errors = [str(message)]
+        else:
+            flash(_("Your password has been changed; your other sessions have ended."), "success")
+            return redirect(url_for("accounts.profile"))
+    return _profile(password_form=form, status=400)
+
+
+@bp.post("/profile/sessions/end-others")
+@login_required
+def end_other_sessions():
+    this = current_login_session()
+    ended = sessions.end_user_sessions(
+        db.session, current_user.id, sessions.ENDED_BY_USER, this.id if this else None
     )
+    db.session.commit()
+    flash(_("Other sessions ended: %(n)s.", n=ended), "info")
+    return redirect(url_for("accounts.profile"))
+
+
+@bp.post("/profile/sessions/<int:session_id>/end")
+@login_required
+def end_session(session_id: int):
+    if not sessions.end_own_session(db.session, current_user, session_id):
+        abort(404)
+    db.session.commit()
+    flash(_("The session has been ended."), "info")
+    return redirect(url_for("accounts.profile"))
 
 
 @bp.post("/profile/tokens/<int:token_id>/revoke")
@@ -89,10 +156,39 @@ def revoke(token_id: int):
     return redirect(url_for("accounts.profile"))
 
 
+def _admin_only() -> None:
+    if current_user.role != Role.ADMIN:
+        abort(404)
+
+
 @bp.get("/users")
 @login_required
 def users():
-    if current_user.role != Role.ADMIN:
-        abort(404)
+    _admin_only()
     rows = db.session.execute(select(User).order_by(User.email)).scalars()
     return render_template("accounts/users.html", users=list(rows))
+
+
+@bp.post("/users/<int:user_id>/deactivate", defaults={"active": False})
+@bp.post("/users/<int:user_id>/activate", defaults={"active": True})
+@login_required
+def set_user_active(user_id: int, active: bool):
+    """Deactivating a user ends their login sessions at once."""
+    _admin_only()
+    user = db.session.get(User, user_id) if valid_id(user_id) else None
+    if user is None:
+        abort(404)
+    try:
+        services.set_active(db.session, current_user, user, active)
+        db.session.commit()
+    except ValidationFailed as err:
+        db.session.rollback()
+        for message in err.errors.values():
+            flash(str(message), "error")
+    else:
+        if active:
+            flash(_("%(email)s can log in again.", email=user.email), "success")
+        else:
+            message = _("%(email)s is deactivated; their sessions have ended.", email=user.email)
+            flash(message, "info")
+    return redirect(url_for("accounts.users"))

@@ -4,25 +4,28 @@ A scoped model declares ``scope_clause(scope)`` (a SQL condition). Lists go thro
 ``scoped()`` and single objects through ``get_visible_or_404()``, so no view filters by hand.
 Objects outside the scope answer 404, never 403, so ids do not leak. So do ids no row can
 have (beyond the INTEGER id columns): they never reach the database, where PostgreSQL would
-refuse them with an error ("integer out of range") and SQLite overflow above 2**63.
-"""
+refuse them with an error ("integer out of range") and SQLite overflow above 2**63. A change
+by a user who may only read answers 403 (``require_editor()``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from flask import abort
+from flask_babel import gettext as _
 from sqlalchemy import Select, select, true
 
 
 @dataclass(frozen=True)
 class Scope:
-    """What a user may see. ``everything`` for admins and national regulators."""
+    """What a user may see. ``everything`` for admins and national regulators; ``unassigned``
+    for an engineer whose account has no organization: sees nothing, may change nothing."""
 
     organization_id: int | None = None
     region_id: int | None = None
     everything: bool = False
     can_edit_registry: bool = False
+    unassigned: bool = False
 
     def clause(self, model):
         if self.everything:
@@ -31,6 +34,7 @@ class Scope:
 
 
 NOTHING = Scope()
+UNASSIGNED = Scope(unassigned=True)
 
 MAX_ID = 2**31 - 1  # every id column is a 32-bit INTEGER on both databases
 
@@ -38,6 +42,21 @@ MAX_ID = 2**31 - 1  # every id column is a 32-bit INTEGER on both databases
 def valid_id(value) -> bool:
     """True for an int some row could have as its id (1 .. MAX_ID)."""
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
+
+
+def require_editor(scope: Scope) -> None:
+    """403 unless the scope may change the registry; the unassigned engineer is told why."""
+    if scope.can_edit_registry:
+        return
+    if scope.unassigned:
+        abort(
+            403,
+            description=_(
+                "Your account is not linked to an organization, so you cannot change the "
+                "registry. Ask an administrator to link it."
+            ),
+        )
+    abort(403)
 
 
 def scoped(model, scope: Scope, stmt: Select | None = None) -> Select:

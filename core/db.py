@@ -28,6 +28,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(value: datetime) -> datetime:
+    """A stored timestamp as an aware UTC datetime (SQLite returns them naive, in UTC)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
 TZDateTime = DateTime(timezone=True)
 
 

@@ -55,10 +55,10 @@ def handle_http_exception(exc: HTTPException):
     description = None
     if isinstance(data, dict) and isinstance(data.get("message"), str):
         description = data["message"]
-    elif exc.code in (400, 409, 413, 422) and errors is None:
+    elif exc.code in (400, 403, 409, 413, 422) and errors is None:
         custom = exc.description != type(exc).description  # not werkzeug's English default
         description = exc.description if custom else None
-    if exc.code in (404, 401, 403, 405, 429):
+    if exc.code in (404, 401, 405, 429):
         description = None
     return render_error(exc.code, description, errors)
 

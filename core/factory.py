@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core import errors, i18n, security
 from core.extensions import api, csrf, db, login_manager, migrate
@@ -25,6 +26,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         static_folder="static",
     )
     load_settings(app, test_config)
+    trust_proxies(app)
     register_extensions(app)
     register_blueprints(app)
     register_commands(app)
@@ -33,6 +35,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_template_helpers(app)
     logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
     return app
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind PROXY_FIX_X_FOR reverse proxies, take the client's address and scheme from the
+    headers they set, so that the login throttle and the sessions see the real client."""
+    hops = app.config["PROXY_FIX_X_FOR"]
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def register_extensions(app: Flask) -> None:

@@ -25,6 +25,17 @@ class Defaults:
     LOGIN_FREE_ATTEMPTS = 5
     LOGIN_WINDOW_SECONDS = 15 * 60
     LOGIN_LOCK_SECONDS = 60
+    # Login sessions (rows of user_sessions; the cookie carries only their random key): one
+    # ends after SESSION_IDLE_HOURS without a request and SESSION_MAX_DAYS after its login, at
+    # the latest; its "last seen" is written at most every SESSION_TOUCH_SECONDS.
+    SESSION_IDLE_HOURS = 12
+    SESSION_MAX_DAYS = 7
+    SESSION_TOUCH_SECONDS = 300
+    # Reverse proxies in front of the app that may be trusted to set X-Forwarded-For and
+    # X-Forwarded-Proto (werkzeug's ProxyFix). 0: none, the client is the direct peer; 1: one
+    # proxy (nginx in front of gunicorn). Never more than the proxies really there: the client
+    # could then choose its own address.
+    PROXY_FIX_X_FOR = 0
     # Wear thresholds (percent) per device type; "default" covers the rest.
     WEAR_THRESHOLDS = {"default": {"warning": 60.0, "critical": 80.0}}
     # OpenAPI (flask-smorest)
@@ -47,7 +58,9 @@ ENV_OVERRIDES = {
     "SMTP_USER": "SMTP_USER",
     "SMTP_PASSWORD": "SMTP_PASSWORD",
     "SMTP_FROM": "SMTP_FROM",
+    "PROXY_FIX_X_FOR": "PROXY_FIX_X_FOR",
 }
+INT_SETTINGS = ("PROXY_FIX_X_FOR",)
 
 
 def normalise_database_url(url: str) -> str:
@@ -76,6 +89,8 @@ def load_settings(app, overrides: dict | None = None) -> None:
             app.config[key] = os.environ[env_name]
     if overrides:
         app.config.update(overrides)
+    for key in INT_SETTINGS:
+        app.config[key] = int(app.config[key])
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         db_file = Path(app.instance_path) / "opo.sqlite3"

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from accounts.auth import acting_user, authenticate_api_request, current_scope
 from accounts.models import Organization
 from accounts.services import organization_by_bin
-from core.access import get_visible_or_404, scoped
+from core.access import get_visible_or_404, require_editor, scoped
 from core.extensions import db
 from equipment import registry, services
 from equipment.excel.headers import FIELDS
@@ -56,8 +56,7 @@ def _thresholds():
 
 def _editable_scope():
     scope = current_scope()
-    if not scope.can_edit_registry:
-        abort(403)
+    require_editor(scope)
     return scope
 
 
@@ -72,8 +71,7 @@ def _checked_before_the_body(model=None, arg: str | None = None):
             scope = current_scope()
             if model is not None:
                 get_visible_or_404(db.session, model, kwargs[arg], scope)
-            if not scope.can_edit_registry:
-                abort(403)
+            require_editor(scope)
             return view(*args, **kwargs)
 
         return wrapper

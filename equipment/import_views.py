@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from accounts.auth import current_scope
 from accounts.models import Organization
-from core.access import get_visible_or_404, scoped
+from core.access import get_visible_or_404, require_editor, scoped
 from core.extensions import db
 from core.validation import ValidationFailed
 from equipment import labels, registry
@@ -105,6 +105,7 @@ def imports():
 
 @bp.post("/imports")
 def upload():
+    require_editor(current_scope())
     organizations = _upload_organizations()
     if not organizations:
         abort(403)

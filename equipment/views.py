@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,7 +15,7 @@ from wtforms.fields.choices import SelectChoice
 
 from accounts.auth import current_scope
 from accounts.models import Organization, Region
-from core.access import get_visible_or_404, scoped
+from core.access import get_visible_or_404, require_editor, scoped
 from core.audit import AuditEvent
 from core.extensions import db
 from core.validation import ValidationFailed
@@ -57,8 +57,7 @@ def _require_editor():
 
     Forms about an existing object call this after the scoped lookup: what the user cannot
     see answers 404 (like a missing id), what they see but may not change answers 403."""
-    if not current_scope().can_edit_registry:
-        abort(403)
+    require_editor(current_scope())
 
 
 def _apply_errors(form, error: ValidationFailed) -> None:

@@ -229,7 +229,8 @@ def test_card_explains_the_indicators_and_shows_the_history(page: Page, fleet: F
     first = explain.locator("li").first
     expect(first).to_contain_text(fleet.assessed_on.strftime("%d.%m.%Y"))  # which assessment
     expect(first).to_contain_text("85")  # what it found
-    expect(explain.locator("li strong")).to_have_count(1)  # "must be planned:" and the reasons
+    # the conclusions stand out, the last one says why the item must be planned
+    expect(explain.locator("li.strong").last).to_contain_text("Требует включения в план")
     expect(page.locator("#assessments")).to_contain_text("ЗЭПБ-17/2024")
 
     audit = page.locator(AUDIT_ROWS)

@@ -21,6 +21,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
+from accounts import sessions
 from accounts.models import ApiToken, Organization, Role, User
 from core.extensions import db
 from equipment.catalog import EquipmentStatus
@@ -82,7 +83,14 @@ def _token_id(make, user: User) -> int:
     ).scalar_one()
 
 
-ARGS = ("item_id", "facility_id", "org_id", "batch_id", "token_id")
+def _session_id(user: User) -> int:
+    """A login session of the user (besides the one their Actor logs in with)."""
+    row, _key = sessions.start_session(db.session, user, "127.0.0.1", "another browser")
+    db.session.commit()
+    return row.id
+
+
+ARGS = ("item_id", "facility_id", "org_id", "batch_id", "token_id", "session_id", "user_id")
 
 
 def object_name(arg: str, key: str) -> str:
@@ -90,7 +98,7 @@ def object_name(arg: str, key: str) -> str:
     kind = {"item_id": "item", "facility_id": "fac"}.get(arg)
     if kind:
         return f"{kind}_{key}"
-    return f"{arg.removesuffix('_id')}_{key[0]}"  # org, batch, token: one per organization
+    return f"{arg.removesuffix('_id')}_{key[0]}"  # org, batch, token, session, user: one per org
 
 
 @pytest.fixture
@@ -98,8 +106,9 @@ def targets(world, make) -> dict[str, Target]:
     batch_a = _batch(world.org_a, world.eng_a, "A-01", "A-FILE-1", "список-Альфа.xlsx")
     batch_b = _batch(world.org_b, world.eng_b, "B-01", "B-FILE-1", "список-Бета.xlsx")
     token_a, token_b = _token_id(make, world.eng_a), _token_id(make, world.eng_b)
+    session_a, session_b = _session_id(world.eng_a), _session_id(world.eng_b)
 
-    def target(key, item, fac, org, batch, token_id):
+    def target(key, item, fac, org, batch, token_id, session_id, user):
         return Target(
             key=key,
             ids={
@@ -108,6 +117,8 @@ def targets(world, make) -> dict[str, Target]:
                 "org_id": org.id,
                 "batch_id": batch.id,
                 "token_id": token_id,
+                "session_id": session_id,
+                "user_id": user.id,
             },
             objects={arg: object_name(arg, key) for arg in ARGS},
             inventory_no=item.inventory_no,
@@ -120,9 +131,15 @@ def targets(world, make) -> dict[str, Target]:
         )
 
     return {
-        "A": target("A", world.item_a, world.fac_a, world.org_a, batch_a, token_a),
-        "A2": target("A2", world.item_a2, world.fac_a2, world.org_a, batch_a, token_a),
-        "B": target("B", world.item_b, world.fac_b, world.org_b, batch_b, token_b),
+        "A": target(
+            "A", world.item_a, world.fac_a, world.org_a, batch_a, token_a, session_a, world.eng_a
+        ),
+        "A2": target(
+            "A2", world.item_a2, world.fac_a2, world.org_a, batch_a, token_a, session_a, world.eng_a
+        ),
+        "B": target(
+            "B", world.item_b, world.fac_b, world.org_b, batch_b, token_b, session_b, world.eng_b
+        ),
         "missing": Target(
             key="missing",
             ids=dict.fromkeys(ARGS, MISSING_ID),
@@ -145,8 +162,8 @@ EVERYTHING = {
     *("org_A", "org_B", "batch_A", "batch_B"),
 }
 VISIBLE = {
-    "eng_a": {"item_A", "fac_A", "item_A2", "fac_A2", "org_A", "batch_A", "token_A"},
-    "eng_b": {"item_B", "fac_B", "org_B", "batch_B", "token_B"},
+    "eng_a": {"item_A", "fac_A", "item_A2", "fac_A2", "org_A", "batch_A", "token_A", "session_A"},
+    "eng_b": {"item_B", "fac_B", "org_B", "batch_B", "token_B", "session_B"},
     "reg_pav": {"item_A", "fac_A", "org_A"},
     "reg_kar": {"item_A2", "fac_A2", "item_B", "fac_B", "org_A", "org_B"},
     "national": EVERYTHING,
@@ -263,6 +280,7 @@ OBJECT_ROUTES = [
     Route("POST", "/imports/<int:batch_id>/commit", change=True),
     Route("POST", "/imports/<int:batch_id>/mapping", _mapping_form, change=True),
     Route("POST", "/profile/tokens/<int:token_id>/revoke", change=True, registry=False),
+    Route("POST", "/profile/sessions/<int:session_id>/end", change=True, registry=False),
     # API
     Route("GET", "/api/v1/facilities/<int:facility_id>"),
     Route("PATCH", "/api/v1/facilities/<int:facility_id>", _rename, change=True),
@@ -275,6 +293,11 @@ OBJECT_ROUTES = [
     Route("GET", "/api/v1/organizations/<int:org_id>"),
     Route("GET", "/api/v1/imports/<int:batch_id>"),
     Route("POST", "/api/v1/imports/<int:batch_id>/commit", change=True, ok=200),
+]
+# Routes with an id for administrators only: anyone else gets 404 and changes nothing.
+ADMIN_OBJECT_ROUTES = [
+    Route("POST", "/users/<int:user_id>/deactivate", change=True, registry=False),
+    Route("POST", "/users/<int:user_id>/activate", change=True, registry=False),
 ]
 READS = [r for r in OBJECT_ROUTES if not r.change and r.registry]
 CHANGES = [r for r in OBJECT_ROUTES if r.change and r.registry]
@@ -311,6 +334,8 @@ UNSCOPED = {
     ("POST", "/logout"): "logging out",
     ("GET", "/profile"): "the user's own tokens only",
     ("POST", "/profile"): "issues a token to oneself",
+    ("POST", "/profile/password"): "changes one's own password",
+    ("POST", "/profile/sessions/end-others"): "ends one's own other sessions",
     ("GET", "/healthz"): "health check",
     ("GET", "/imports/template.xlsx"): "an empty template",
     ("GET", "/api/openapi.json"): "the API description",
@@ -330,7 +355,26 @@ def _app_routes(app) -> set[tuple[str, str]]:
 
 def test_every_route_with_an_id_is_attacked(app):
     with_id = {(m, r) for m, r in _app_routes(app) if "<" in r}
-    assert with_id == {(r.method, r.rule) for r in OBJECT_ROUTES}
+    assert with_id == {(r.method, r.rule) for r in OBJECT_ROUTES + ADMIN_OBJECT_ROUTES}
+
+
+@pytest.mark.parametrize("route", ADMIN_OBJECT_ROUTES, ids=str)
+def test_admin_routes_answer_everyone_else_404(route, targets, actor):
+    for user in ("eng_a", "eng_b", "reg_pav", "national"):
+        who = actor(user)
+        before = db_state()
+        for key in ("A", "B", "missing"):
+            response = who.call(route, targets[key])
+            assert response.status_code == 404, (user, key)
+        assert changed_tables(before, db_state()) == [], user
+    admin = actor("admin")
+    assert admin.call(route, targets["B"]).status_code == 302
+    assert admin.call(route, targets["missing"]).status_code == 404
+    before = db_state()
+    for value in NO_ROW_IDS:
+        response = admin.open(route.url(Target("none", dict.fromkeys(ARGS, value), {})), "POST")
+        assert response.status_code == 404, value
+    assert changed_tables(before, db_state()) == []
 
 
 def test_every_other_route_is_classified(app):
@@ -402,7 +446,8 @@ def db_state() -> dict[str, list[tuple]]:
         for table in db.metadata.sorted_tables:
             if table.name == "login_attempts":
                 continue
-            cols = [c for c in table.columns if c.name != "last_used_at"]  # touched by auth
+            # touched by authentication
+            cols = [c for c in table.columns if c.name not in ("last_used_at", "last_seen_at")]
             stmt = select(*cols).order_by(*table.primary_key.columns)
             out[table.name] = [tuple(row) for row in conn.execute(stmt)]
     return out
