@@ -345,7 +345,7 @@ def upload_import():
         abort_json(422, {"file": ["Приложите файл Excel (.xlsx, .xlsm, .xls или .ods)."]})
     org = _import_organization(scope)
     limits = limits_from_config(current_app.config)
-    data = upload.read(limits.max_bytes + 1)
+    data = upload.read()  # bounded by MAX_CONTENT_LENGTH; the size is checked with a message
     options = _import_options(request.form)
     try:
         if _truthy(request.form.get("dry_run", "true")):

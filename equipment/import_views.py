@@ -131,7 +131,7 @@ def upload():
         if org is None:
             return again(_("Choose the organization whose list this is."))
     limits = import_limits()
-    data = upload.read(limits.max_bytes + 1)
+    data = upload.read()  # bounded by MAX_CONTENT_LENGTH; the size is checked with a message
     options = ImportOptions(
         default_facility_id=int(request.form["default_facility_id"])
         if request.form.get("default_facility_id", "").isdecimal()

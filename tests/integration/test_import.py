@@ -42,6 +42,15 @@ from equipment.models import (
 from tests.conftest import need
 
 SAMPLES = Path(os.environ.get("OPO_SAMPLES_DIR", Path(__file__).parents[1] / "samples"))
+
+# The shared samples hold last-examination dates up to 27.12.2026; a date after today is an
+# error (as on the item form), so these tests check the lists as of a day after their last date.
+SAMPLES_AS_OF = date(2027, 1, 31)
+
+
+@pytest.fixture(autouse=True)
+def _samples_as_of(monkeypatch):
+    monkeypatch.setattr("equipment.excel.validate.current_date", lambda: SAMPLES_AS_OF)
 ORG_BIN = "040540526019"
 SAMPLE_FACILITIES = {
     "OPO-01": "Котельная №1",
@@ -476,7 +485,8 @@ def test_a_commit_failing_midway_leaves_nothing_behind(site, monkeypatch, make):
     data = sample(CLEAN)
     data = edited(data, {"N2": "OPO-99"})  # one row in a new facility
     batch, plan = preview(site.org, data, "list.xlsx", site.eng)
-    assert plan.new_facilities == ["OPO-99"] and plan.counts()["missing"] == 1
+    assert [f["code"] for f in plan.new_facilities] == ["OPO-99"]
+    assert plan.counts()["missing"] == 1
     before = state()
     seen = {}
 
@@ -487,6 +497,7 @@ def test_a_commit_failing_midway_leaves_nothing_behind(site, monkeypatch, make):
         seen["facilities"] = session.scalar(select(func.count()).select_from(Facility))
         raise RuntimeError("the database went away")
 
+    working = importing.refresh_curves
     monkeypatch.setattr(importing, "refresh_curves", fail_after_the_writes)
     with pytest.raises(RuntimeError):
         commit(batch, site.eng, create_facilities=True, decommission_missing=True)
@@ -500,7 +511,8 @@ def test_a_commit_failing_midway_leaves_nothing_behind(site, monkeypatch, make):
     stored = db.session.get(ImportBatch, batch.id)
     assert stored.status == "previewed" and stored.committed_at is None
 
-    monkeypatch.undo()  # the same batch can still be loaded once the failure is gone
+    # the same batch can still be loaded once the failure is gone
+    monkeypatch.setattr(importing, "refresh_curves", working)
     counts = commit(batch, site.eng, create_facilities=True, decommission_missing=True)
     assert counts["created"] == 250 and counts["decommissioned"] == 1
     assert count(Equipment) == 3 + 1 + 250
@@ -678,7 +690,7 @@ def test_unknown_facilities_are_listed_and_created_only_when_agreed(site):
         ]
     )
     batch, plan = preview(site.org, data, "new.xlsx", site.eng)
-    assert plan.new_facilities == ["OPO-09"]
+    assert plan.new_facilities == [{"label": "OPO-09", "code": "OPO-09", "name": "OPO-09"}]
     assert plan.counts()["created"] == 4
     before = state()
     with pytest.raises(ImportRefused) as refused:
@@ -1218,7 +1230,7 @@ def test_api_reports_invalid_rows_with_fields_and_loads_directly(site, client, m
     report = response.get_json()
     assert report["invalid"] == 5 and len(report["errors"]) == 5
     for error in report["errors"]:
-        assert set(error) == {"row", "column", "value", "message"}
+        assert set(error) == {"row", "sheet", "column", "value", "message"}
     by_row = {e["row"]: e for e in report["errors"]}
     assert by_row[26]["column"] == "Ввод в эксплуатацию"
     assert by_row[26]["value"] == "31.02.2015"
@@ -1310,7 +1322,7 @@ def test_cli_dry_run_json_writes_nothing(site, runner, tmp_path):
     assert report["missing"] == 0
     assert len(report["errors"]) == 5
     for error in report["errors"]:
-        assert set(error) == {"row", "column", "value", "message"}
+        assert set(error) == {"row", "sheet", "column", "value", "message"}
     assert {e["row"] for e in report["errors"]} == {14, 26, 49, 85, 110}
     assert state() == before
     assert count(ImportBatch) == 0
