@@ -51,6 +51,8 @@ SAMPLES_AS_OF = date(2027, 1, 31)
 @pytest.fixture(autouse=True)
 def _samples_as_of(monkeypatch):
     monkeypatch.setattr("equipment.excel.validate.current_date", lambda: SAMPLES_AS_OF)
+
+
 ORG_BIN = "040540526019"
 SAMPLE_FACILITIES = {
     "OPO-01": "Котельная №1",

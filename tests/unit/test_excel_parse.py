@@ -11,9 +11,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from equipment.excel import FileRejected, Limits, open_sheet_rows, parse_asset_list
+from equipment.excel import FileRejected, Limits, open_sheet_rows, parse_asset_list, xmlscan
 from equipment.excel.headers import find_header, match_title
-from equipment.excel import xmlscan
 from equipment.excel.validate import NOTES_MAX_LENGTH, PLAIN_FIELDS, text_limits
 from equipment.excel.values import (
     parse_date,
@@ -1137,9 +1136,10 @@ def _ods_cell(value, **attrs) -> str:
 
 
 def test_ods_merged_cells_reach_the_covered_rows_and_error_cells_are_errors():
+    c = _ods_cell
     rows = [
-        [_ods_cell("Код ОПО"), _ods_cell("Инв. №"), _ods_cell("Наименование"), _ods_cell("Год выпуска")],
-        [_ods_cell("OPO-01", number_rows_spanned=2), _ods_cell("1"), _ods_cell("Кран"), _ods_cell(1990)],
+        [c("Код ОПО"), c("Инв. №"), c("Наименование"), c("Год выпуска")],
+        [c("OPO-01", number_rows_spanned=2), c("1"), c("Кран"), c(1990)],
         ["<table:covered-table-cell/>", _ods_cell("2"), _ods_cell("Таль"),
          '<table:table-cell table:formula="of:=1/0" office:value-type="float" office:value="0" '
          'calcext:value-type="error"><text:p>#DIV/0!</text:p></table:table-cell>'],
@@ -1417,7 +1417,8 @@ def test_a_life_in_months_header_and_thousand_cycles_header(tmp_path):
         (["Инв. №", "Наименование", "Срок службы (остаточный), лет"],
          {"Инв. №": "inventory_no", "Наименование": "name"}, ["Срок службы (остаточный), лет"]),
         (["Инв. №", "Наименование", "Остаточный срок службы, лет", "Срок службы, лет"],
-         {"Инв. №": "inventory_no", "Наименование": "name", "Срок службы, лет": "service_life_years"},
+         {"Инв. №": "inventory_no", "Наименование": "name",
+          "Срок службы, лет": "service_life_years"},
          ["Остаточный срок службы, лет"]),
         (["Инв. №", "Наименование", "Фактический срок службы", "Нормативный срок службы"],
          {"Инв. №": "inventory_no", "Наименование": "name",
