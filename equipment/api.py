@@ -245,6 +245,7 @@ def _import_options(form) -> ImportOptions:
         create_facilities=_truthy(form.get("create_facilities")),
         decommission_missing=_truthy(form.get("decommission_missing")),
         commit_valid_only=_truthy(form.get("commit_valid_only")),
+        confirm_warnings=_truthy(form.get("confirm_warnings")),
         default_facility_id=int(default_facility) if default_facility.isdecimal() else None,
         mapping=_column_mapping(form.get("mapping")),
     )
@@ -320,9 +321,9 @@ def _unmapped_answer(batch: ImportBatch, err: MissingColumns):
     summary="Upload an equipment list (multipart: file, dry_run, options)",
     description="Form fields: `file` (.xlsx/.xlsm/.xls/.ods), `dry_run` (default true: only "
     "preview; the batch can be committed later), `create_facilities`, `decommission_missing`, "
-    "`commit_valid_only`, `default_facility_id`, `mapping` (a JSON object {column title: field "
-    "or null} for columns the file names its own way; remembered for the organization on "
-    "commit), and for admins `organization` (BIN).",
+    "`commit_valid_only`, `confirm_warnings`, `default_facility_id`, `mapping` (a JSON "
+    "object {column title: field or null} for columns the file names its own way; "
+    "remembered for the organization on commit), and for admins `organization` (BIN).",
 )
 @blp.response(201)
 @blp.alt_response(
@@ -393,6 +394,13 @@ class ImportCommitSchema(Schema):
     commit_valid_only = fields.Boolean(
         load_default=False,
         metadata={"description": "Load the valid rows even if some rows are invalid."},
+    )
+    confirm_warnings = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Load although the preview warned (`warnings`: the file's title "
+            "names the BIN of another organization)."
+        },
     )
 
 

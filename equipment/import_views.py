@@ -190,6 +190,7 @@ def import_commit(batch_id: int):
         create_facilities=_flag("create_facilities"),
         decommission_missing=_flag("decommission_missing"),
         commit_valid_only=_flag("commit_valid_only"),
+        confirm_warnings=_flag("confirm_warnings"),
     )
     try:
         counts = commit_batch(
@@ -344,12 +345,14 @@ class ExportLabels:
         "manufacture_year": _l("Manufacture year"),
         "commissioned_on": _l("Commissioning date"),
         "service_life_years": _l("Normative service life, years"),
-        "wear_pct": _l("Physical wear, %"),
-        "band": _l("Condition"),
-        "life_end": _l("Life ends"),
-        "next_inspection_due": _l("Next inspection"),
-        "critical_on": _l("Critical on"),
-        "flags": _l("Flags"),
+        # computed from the registry on the day of the export: titled so that the import
+        # knows them as computed and never reads them back as data (a wear assessment…)
+        "wear_pct": _l("Wear, % (computed)"),
+        "band": _l("Condition (computed)"),
+        "life_end": _l("Life ends (computed)"),
+        "next_inspection_due": _l("Next inspection (computed)"),
+        "critical_on": _l("Critical on (forecast)"),
+        "flags": _l("Flags (computed)"),
         "status": _l("Status"),
         "sheet": _l("Equipment"),
     }

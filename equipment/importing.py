@@ -219,10 +219,31 @@ _LOOKALIKE_CODES = str.maketrans("АВЕКМНОРСТУХІЁ", "ABEKMHOPCTYXIE
 _CODE_SEPARATORS = re.compile(r"[\s\-‐‑‒–—―_/.№#:]+")
 
 
+_TRANSLIT = str.maketrans(
+    {
+        **dict(
+            zip("АБВГДЕЁЗИЙКЛМНОПРСТУФЫЭІӘҒҚҢӨҰҮҺ", "ABVGDEEZIYKLMNOPRSTUFYEIAGKNOUUH", strict=True)
+        ),
+        "Ж": "ZH", "Х": "KH", "Ц": "TS", "Ч": "CH", "Ш": "SH", "Щ": "SCH", "Ю": "YU", "Я": "YA",
+        "Ъ": "", "Ь": "",
+    }
+)  # fmt: skip
+
+
 def facility_code_key(text: str | None) -> str:
     """How facility codes are compared: case, look-alike letters and separators do not count."""
     upper = str(text or "").upper().translate(_LOOKALIKE_CODES)
     return _CODE_SEPARATORS.sub("", upper)
+
+
+def facility_code_keys(text: str | None) -> tuple[str, str]:
+    """The code with Cyrillic letters read as their Latin look-alikes («ВК-01» is BK-01) and
+    transliterated («ОПО-01» is OPO-01): a code matches when either reading does."""
+    upper = str(text or "").upper()
+    return (
+        _CODE_SEPARATORS.sub("", upper.translate(_LOOKALIKE_CODES)),
+        _CODE_SEPARATORS.sub("", upper.translate(_TRANSLIT)),
+    )
 
 
 _QUOTES = re.compile(r"[«»\"“”„‟'’`‘]")
@@ -278,13 +299,18 @@ class _Facilities:
         self.by_name: dict[str, int] = {}
         for r in sorted(rows, key=lambda r: r.id):
             self.by_code.setdefault(facility_code_key(r.code), r.id)
+        for r in sorted(rows, key=lambda r: r.id):  # exact readings first, then transliterated
+            self.by_code.setdefault(facility_code_keys(r.code)[1], r.id)
             self.by_name.setdefault(facility_name_key(r.name), r.id)
         self.taken_codes = {r.code.casefold() for r in rows}
 
     def resolve(self, label: str | None) -> int | None:
         if not label:
             return None
-        found = self.by_code.get(facility_code_key(label))
+        alike, transliterated = facility_code_keys(label)
+        found = self.by_code.get(alike)
+        if found is None:
+            found = self.by_code.get(transliterated)
         if found is None:
             found = self.by_name.get(facility_name_key(label))
         return found
@@ -1120,4 +1146,12 @@ def report_json(batch: ImportBatch, counts: dict | None = None) -> dict:
         "errors": report.get("errors", []),
         "changes": report.get("changes", []),
         "missing_items": report.get("missing", []),
+        "new_facility_plan": report.get("new_facility_plan", []),
+        "sheets": report.get("sheets", []),
+        "skipped_rows": report.get("skipped_rows", []),
+        "skipped_count": report.get("skipped_count", 0),
+        "notes": report.get("notes", []),
+        "warnings": report.get("warnings", []),
+        "as_of": report.get("as_of"),
+        "ignored_reasons": report.get("ignored_reasons", {}),
     }

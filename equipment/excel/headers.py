@@ -329,6 +329,15 @@ _QUALIFIER_REASONS = {
 }
 
 
+# Columns the registry's own export computes (current wear, condition, forecasts): «Износ, %
+# (расчёт)». Never read back as data: a computed wear is no measurement. («Расчётный срок
+# службы» is the design life, a real field: only the noun «расчёт» and «прогноз» mark them.)
+_COMPUTED = re.compile(
+    r"(?<![\w])(?:расч[её]т|прогноз|computed|calculated|forecast|есептеу|болжам)(?![\w])", re.I
+)
+COMPUTED_REASON = "расчётный столбец (выгрузка реестра) — не импортируется"
+
+
 @lru_cache(maxsize=4096)
 def classify_title(text: str) -> tuple[str | None, int, str | None]:
     """(field or ``""`` for the running number or None, how sure: 3 an alias word for word,
@@ -336,6 +345,8 @@ def classify_title(text: str) -> tuple[str | None, int, str | None]:
     «старый» or «остаточный» keeps the title from the field it names)."""
     if not text or len(text) > 150:
         return None, 0, None
+    if _COMPUTED.search(text):
+        return None, 0, COMPUTED_REASON
     key = title_key(text)
     if not key:
         return None, 0, None

@@ -24,6 +24,7 @@ from datetime import date
 from typing import Any
 
 from equipment.excel.headers import (
+    COMPUTED_REASON,
     FIELD_LABELS,
     REQUIRED_FIELDS,
     ColumnMapping,
@@ -215,6 +216,13 @@ def parse_asset_list(
         )
     result.facility_labels = list(facilities)
     result.notes.extend(checks.notes())
+    computed = [t for t, why in result.ignored_reasons.items() if why == COMPUTED_REASON]
+    if computed:
+        result.notes.append(
+            "Расчётные столбцы выгрузки реестра не импортируются: "
+            + ", ".join(f"«{t}»" for t in computed)
+            + "."
+        )
     skipped = [s for s in result.sheets if not s.read]
     if skipped and len(result.sheets_read) >= 1 and len(result.sheets) > 1:
         result.notes.append(

@@ -413,7 +413,7 @@ def _take(rows: Iterator[NumberedRow], count: int) -> Iterator[NumberedRow]:
 
 def _megabytes(size: int) -> str:
     """50 MB → «50», 55.4 MB → «55,4» (a decimal comma)."""
-    value = size / _MB
+    value = round(size / _MB, 1)
     return f"{value:.0f}" if value.is_integer() else f"{value:.1f}".replace(".", ",")
 
 
