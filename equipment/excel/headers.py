@@ -436,7 +436,7 @@ def find_header(
     best_match: HeaderMatch | None = None
     for pos, (number, row) in enumerate(rows):
         candidates = [_match_row(number, [row], user)]
-        if pos + 1 < len(rows) and _is_title_line(rows[pos + 1][1]):
+        if pos + 1 < len(rows) and _is_title_line(rows[pos + 1][1]) and _is_title_line(row):
             below_number, below = rows[pos + 1]
             candidates.append(_match_row(below_number, [row, below], user))
         for match in candidates:
@@ -450,7 +450,20 @@ def find_header(
     if best[0] < min_fields:  # an explicit index mapping on a sheet without titles
         best_match = _match_row(0, [[]], user)
         best_match.header_row = 0
-    _mark_rows_below(best_match, rows)
+    units = _mark_rows_below(best_match, rows)
+    if units is not None and best_match.header_row:
+        # «Рабочее давление» over «кгс/см²»: read each title with its unit («…, кгс/см²»)
+        joined = {
+            col: f"{title}, {units[col]}"
+            if col < len(units) and isinstance(units[col], str) and units[col].strip()
+            else title
+            for col, title in best_match.titles.items()
+        }
+        line = [joined.get(col) for col in range(max(joined, default=-1) + 1)]
+        with_units = _match_row(best_match.header_row, [line], user)
+        if with_units.score >= best_match.score:
+            with_units.skip_rows = best_match.skip_rows
+            best_match = with_units
     return best_match
 
 
@@ -538,14 +551,19 @@ def _user_hits(match: HeaderMatch, user: dict[str | int, str | None]) -> int:
     return sum(1 for key in user if isinstance(key, str) and key in names)
 
 
-def _mark_rows_below(match: HeaderMatch, rows: list[tuple[int, list[Any]]]) -> None:
-    """Remember the column-number and units rows right under the titles."""
+def _mark_rows_below(match: HeaderMatch, rows: list[tuple[int, list[Any]]]) -> list | None:
+    """Remember the column-number and units rows right under the titles; return the units."""
     after = [(n, row) for n, row in rows if n > match.header_row]
+    units = None
     for number, row in after[:2]:
-        if is_column_numbers_row(row) or is_units_row(row):
+        if is_column_numbers_row(row):
             match.skip_rows.add(number)
+        elif is_units_row(row):
+            match.skip_rows.add(number)
+            units = units or row
         elif any(v is not None for v in row):
             break
+    return units
 
 
 def is_column_numbers_row(row: Sequence[Any]) -> bool:
@@ -569,6 +587,10 @@ def is_column_numbers_row(row: Sequence[Any]) -> bool:
     return all(b == a + 1 for a, b in zip(numbers, numbers[1:], strict=False))
 
 
+# words of a units line that are not units of a title («Наработка, циклов» is a field)
+_UNITS_ROW_WORDS = frozenset(("номер", "циклов", "цикл", "тыс", "млн", "раз"))
+
+
 def is_units_row(row: Sequence[Any]) -> bool:
     """A line of units («%», «МПа», «лет», «дд.мм.гггг») under the titles."""
     seen_unit = False
@@ -583,7 +605,9 @@ def is_units_row(row: Sequence[Any]) -> bool:
                 seen_unit = True
                 continue
             return False
-        if not all(t in UNIT_TOKENS or t == "номер" or t.isdigit() and len(t) == 1 for t in tokens):
+        if not all(
+            t in UNIT_TOKENS or t in _UNITS_ROW_WORDS or t.isdigit() and len(t) == 1 for t in tokens
+        ):
             return False
         seen_unit = True
     return seen_unit

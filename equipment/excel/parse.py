@@ -45,8 +45,10 @@ from equipment.excel.values import parse_date, parse_device_type
 _TOTALS = re.compile(r"(итого|всего|итог|total|grand total|subtotal|барлығы|жиыны)\b", re.I)
 _TOTALS_FIRST = frozenset("иИвВtTgGsSбБжЖ")
 _GROUP_PREFIX = re.compile(
-    r"\s*(?:опо|объект опо|объект|опасный производственный объект|площадка|участок|"
-    r"facility|site|қөо|нысан)\s*[:–—-]\s*",
+    r"\s*(?:(?:опо|объект опо|объект|опасный производственный объект|площадка|участок|"
+    r"facility|site|қөо|нысан)\s*[:–—-]\s*"
+    # «ОПО «Котельная №2»», «Опасный производственный объект "Склад ГСМ"»: a quoted name
+    r"|(?:опо|опасный производственный объект|объект|қөо)\s+(?=[«\"“„']))",
     re.I,
 )
 _GROUP_FIRST = frozenset("оОoOпПуУfFsSқҚнН")

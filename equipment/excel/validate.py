@@ -122,7 +122,7 @@ CYCLE_UNITS = {
 }  # fmt: skip
 TEMPERATURE_UNITS = {"°c": 1.0, "c": 1.0, "°": 1.0, "град": 1.0, "градусов": 1.0, "гр": 1.0}
 
-_TITLE_UNIT = re.compile(r"(?:,|\(|\[|в\s)\s*([^,()\[\]]{1,20}?)\s*[)\]]?\s*$")
+_TITLE_UNIT = re.compile(r"(?:,|\(|\[| / |\bв\s)\s*([^,()\[\]]{1,20}?)\s*[)\]]?\s*$")
 
 
 def header_unit(title: str, units: dict[str, float]) -> float | None:
@@ -320,7 +320,12 @@ _WHOLE_WITH_ZEROS = re.compile(r"^(\d+)\.0+$")
 def inventory_key(number: str) -> str:
     """How inventory numbers are compared, in the file and with the registry: case and
     whitespace do not count («ин-0000016» is «ИН-0000016», «ИН 16» is «ИН16»)."""
-    return "".join(number.split()).replace("ё", "е").replace("Ё", "Е").casefold()
+    key = number.upper()  # upper, not casefold: most numbers are upper case already, and
+    if " " in key or "\u00a0" in key or "\t" in key:  # the key is then the number itself
+        key = "".join(key.split())
+    if "Ё" in key:
+        key = key.replace("Ё", "Е")
+    return number if key == number else key
 
 
 def current_date() -> date:
@@ -335,7 +340,8 @@ class FileChecks:
     def __init__(self, today: date | None = None):
         self.today = today or current_date()
         self.errors: list[RowError] = []
-        self.first_row_of: dict[str, tuple[str, int]] = {}
+        self.first_row_of: dict[str, int | tuple[str, int]] = {}
+        self.first_sheet: str | None = None  # the sheet whose rows are stored as bare ints
         self._notes: list[str] = []
 
     def notes(self) -> list[str]:
@@ -365,6 +371,9 @@ class RowValidator:
     ):
         self.checks = checks or FileChecks(today=today)
         self.sheet = sheet
+        if self.checks.first_sheet is None:
+            self.checks.first_sheet = sheet
+        self.first_sheet = self.checks.first_sheet == sheet
         today = self.checks.today
         self.titles = {name: header.titles.get(col, "") for col, name in header.columns.items()}
         parsers = field_parsers(today, self.titles)
@@ -489,7 +498,7 @@ class RowValidator:
             bad = {name for name, _, _ in failed}
             for name, message in MISSING_MESSAGES.items():
                 if name not in values and name not in bad:
-                    lone = len(values) == 1 and number is None
+                    lone = len(values) == 1
                     failed.append((name, None, message + (_GROUP_HINT if lone else "")))
         commissioned = values.get("commissioned_on")
         year = values.get("manufacture_year")
@@ -516,15 +525,13 @@ class RowValidator:
             )
         if number is not None:
             key = inventory_key(number)
-            here = (self.sheet, excel_row)
+            # the Excel row alone on the first sheet read (the common case), else (sheet, row)
+            here = excel_row if self.first_sheet else (self.sheet, excel_row)
             first = self.checks.first_row_of.setdefault(key, here)
             if first != here:
                 failed = failed or []
-                where = (
-                    f"строку {first[1]}"
-                    if first[0] == self.sheet
-                    else f"лист «{first[0]}», строку {first[1]}"
-                )
+                sheet, row = (self.checks.first_sheet, first) if first.__class__ is int else first
+                where = f"строку {row}" if sheet == self.sheet else f"лист «{sheet}», строку {row}"
                 failed.append(
                     ("inventory_no", number, f"инвентарный номер повторяется (см. {where})")
                 )
@@ -550,8 +557,9 @@ class RowValidator:
         if self.styled:
             # .xlsx tells the format of each cell: these are plain numbers, not percents
             notes.append(
-                f"В столбце «{title}» все значения износа меньше 1 % (например, 0,45). Если это "
-                "доли единицы, задайте ячейкам процентный формат или укажите проценты."
+                f"В столбце «{title}» числа износа без «%» не больше 1 (например, 0,45) — они "
+                "приняты как проценты. Если это доли единицы, задайте ячейкам процентный формат "
+                "или укажите проценты."
             )
             return notes
         # .xls and .ods: no number formats are read, so «0.45 shown as 45 %» is recognised

@@ -1587,3 +1587,36 @@ def test_limits_count_data_rows_and_show_the_real_size(tmp_path):
     assert caught.value.message == "Файл слишком большой: 55 МБ, допускается не более 50 МБ."
     with pytest.raises(FileRejected, match="55,5 МБ"):
         parse_asset_list(big + b"\0" * (512 * 1024), "l.xlsx")
+
+
+def test_a_units_line_gives_the_unit_of_its_column(tmp_path):
+    rows = [
+        ["Инв. №", "Наименование", "Рабочее давление", "Наработка", "Срок службы"],
+        [None, None, "кгс/см²", "тыс. циклов", "мес."],
+        ["1", "Сосуд", 10, 2, 240],
+    ]
+    result = parse_asset_list(book(tmp_path / "u.xlsx", rows), "u.xlsx")
+    assert result.header_row == 1 and result.errors == []
+    values = result.rows[0].values
+    assert values["pressure_mpa"] == 0.980665
+    assert values["cycle_count"] == 2000 and values["service_life_years"] == 20.0
+
+
+def test_group_rows_with_a_quoted_name_and_the_hint_on_lone_names(tmp_path):
+    rows = [
+        ["Инвентарный номер", "Наименование", "Вид ТУ"],
+        ["ОПО «Котельная №2»"],
+        ["G-1", "Кран", "кран"],
+        ["Опасный производственный объект «Склад ГСМ»"],
+        ["G-2", "Кран", "кран"],
+        ["Котельная № 3"],
+        ["G-3", "Кран", "кран"],
+    ]
+    result = parse_asset_list(book(tmp_path / "q.xlsx", rows), "q.xlsx")
+    assert [r.values.get("facility_name") for r in result.rows] == [
+        "«Котельная №2»",
+        "«Склад ГСМ»",
+        "«Склад ГСМ»",
+    ]
+    assert [(e.excel_row, e.column) for e in result.errors] == [(6, "Наименование")]
+    assert "начните строку с «ОПО:»" in result.errors[0].message
