@@ -559,12 +559,14 @@ def build_plan(
             f"Износ без своей даты записан на дату списка: {as_of:%d.%m.%Y} (из заголовка "
             "файла «по состоянию на…»)."
         )
-    if moved_to_new:
-        notes.append(
-            f"{moved_to_new} устройств(а) из реестра будут перенесены в новые ОПО из файла "
-            "— проверьте, что это не иначе написанные существующие ОПО."
-        )
     warnings = _bin_warnings(session, organization_id, parsed.bins)
+    if moved_to_new:
+        # never silently: a facility spelt differently would take the items out of theirs
+        warnings.append(
+            f"{moved_to_new} устройств(а) из реестра будут перенесены в ОПО, которых нет в "
+            "реестре («" + "», «".join(new_facilities.values()) + "»). Проверьте, что это не "
+            "иначе написанные существующие ОПО."
+        )
     planned = [
         {"label": label, "code": facilities.new_code(label), "name": label[:300]}
         for label in new_facilities.values()

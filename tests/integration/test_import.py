@@ -1851,3 +1851,18 @@ def test_upload_limits_say_the_real_size_and_count_data_rows(
     monkeypatch.setitem(app.config, "IMPORT_MAX_ROWS", 3)
     response = upload(client, book([H, *cranes("R", 3, "OPO-01")]))
     assert response.status_code == 302
+
+
+def test_moving_registry_items_into_a_new_facility_needs_a_confirmation(site, make):
+    make.equipment(site.fac["OPO-01"], "M-1")
+    rows = [
+        ["ОПО", "Инвентарный номер", "Наименование", "Вид ТУ"],
+        ["Котельная-бис", "M-1", "Котел M-1", "котел паровой"],
+    ]
+    batch, plan = preview(site.org, book(rows), actor=site.eng)
+    assert len(plan.warnings) == 1 and "перенесены" in plan.warnings[0]
+    with pytest.raises(ImportRefused, match="перенесены"):
+        commit(batch, site.eng, create_facilities=True)
+    assert facility_codes()["M-1"] == "OPO-01"
+    commit(batch, site.eng, create_facilities=True, confirm_warnings=True)
+    assert facility_codes()["M-1"] == "Котельная-бис"
