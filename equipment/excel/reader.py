@@ -126,13 +126,7 @@ class Workbook:
                         return data
                     return self._prescan_xlsx(data, archive, limits)
             if data[:8] == _OLE2_MAGIC:
-                for rows, cols in xmlscan.xls_dimensions(data):
-                    if rows * max(cols, 1) > limits.max_cells:
-                        raise FileRejected(
-                            f"В файле лист размером {_count(rows)} строк × {cols} столбцов: "
-                            "заполнена ячейка далеко за пределами таблицы. Уберите лишнее "
-                            "(удалите пустые строки и столбцы после данных) и загрузите снова."
-                        )
+                self.extras = xmlscan.scan_xls(data, limits.max_cells, limits.max_columns)
         except xmlscan.SheetTooLarge as err:
             name, _, cell = err.cell.rpartition("!")
             raise FileRejected(_too_large(name, cell, err.rows, err.cols, limits)) from None

@@ -15,8 +15,8 @@ It also reads error cells (#N/A, #DIV/0!…) as empty, and it does not expose nu
   far cell.
 * ``.ods``: content.xml is read with expat (repeated rows and cells counted as calamine does),
   for the used range, error cells and merged cells (calamine gives no merges for ods).
-* ``.xls``: the grid is bounded by the format (65,536 × 256); the DIMENSIONS record of each
-  sheet is read from the BIFF stream to refuse a huge declared range early.
+* ``.xls``: the grid is bounded by the format (65,536 × 256, still 1 GB in calamine); the cell
+  records of each sheet are walked for the used range, error cells and number formats.
 """
 
 from __future__ import annotations
@@ -499,22 +499,92 @@ def _int(value: str | None, default: int) -> int:
 # ---------------------------------------------------------------------------- xls
 
 
-def xls_dimensions(data: bytes) -> list[tuple[int, int]]:
-    """(rows, columns) declared by the DIMENSIONS record of each sheet of an .xls; [] when the
-    workbook stream cannot be found (calamine then reports the file in its own words)."""
+_XLS_ERRORS = {
+    0x00: "#NULL!", 0x07: "#DIV/0!", 0x0F: "#VALUE!", 0x17: "#REF!", 0x1D: "#NAME?",
+    0x24: "#NUM!", 0x2A: "#N/A", 0x2B: "#GETTING_DATA",
+}  # fmt: skip
+# BIFF8 records of cells that hold a value (BLANK and MULBLANK do not: calamine skips them)
+_NUMBER, _RK, _MULRK, _LABELSST, _LABEL, _RSTRING, _BOOLERR, _FORMULA = (
+    0x0203, 0x027E, 0x00BD, 0x00FD, 0x0204, 0x00D6, 0x0205, 0x0006,
+)  # fmt: skip
+_CELLS = frozenset((_NUMBER, _RK, _LABELSST, _LABEL, _RSTRING, _BOOLERR, _FORMULA))
+
+
+def scan_xls(data: bytes, max_cells: int, max_columns: int) -> dict[str, SheetExtras]:
+    """Sheet name → error cells and number formats of an .xls (BIFF8), read from its records;
+    raises ``SheetTooLarge`` (``cell`` as «name!ref») when the cells with a value span too
+    large a grid. {} when the workbook stream cannot be read (calamine then says why)."""
     stream = _ole_stream(data, ("Workbook", "Book"))
     if stream is None:
-        return []
-    out = []
-    position, size = 0, len(stream)
-    while position + 4 <= size:
-        kind, length = struct.unpack_from("<HH", stream, position)
-        if kind == 0x0200 and length >= 14:
-            _first_row, last_row, _first_col, last_col = struct.unpack_from(
-                "<IIHH", stream, position + 4
-            )
-            out.append((last_row, last_col))
-        position += 4 + length
+        return {}
+    unpack = struct.unpack_from
+    size = len(stream)
+    formats: dict[int, str] = {}
+    xf_formats: list[int] = []
+    sheets: list[tuple[str, int]] = []
+    position = 0
+    while position + 4 <= size:  # the workbook globals, up to their EOF
+        kind, length = unpack("<HH", stream, position)
+        body = position + 4
+        if kind == 0x041E and length >= 5:  # FORMAT
+            number, count, flags = unpack("<HHB", stream, body)
+            raw = stream[body + 5 : body + 5 + count * (2 if flags & 1 else 1)]
+            formats[number] = raw.decode("utf-16-le" if flags & 1 else "latin-1", "replace")
+        elif kind == 0x00E0 and length >= 4:  # XF
+            xf_formats.append(unpack("<H", stream, body + 2)[0])
+        elif kind == 0x0085 and length >= 8:  # BOUNDSHEET8
+            offset, _state, sheet_type, count, flags = unpack("<IBBBB", stream, body)
+            raw = stream[body + 8 : body + 8 + count * (2 if flags & 1 else 1)]
+            name = raw.decode("utf-16-le" if flags & 1 else "latin-1", "replace")
+            if sheet_type == 0:
+                sheets.append((name, offset))
+        elif kind == 0x000A:
+            break
+        position = body + length
+    kinds = {i: k for i, f in enumerate(xf_formats) if (k := format_kind(f, formats.get(f)))}
+    out: dict[str, SheetExtras] = {}
+    for name, start in sheets:
+        extras = out[name] = SheetExtras(has_styles=True)
+        last_row = last_col = -1
+        far_row = far_col = (0, 0)
+        position = start
+        while position + 4 <= size:
+            kind, length = unpack("<HH", stream, position)
+            body = position + 4
+            position = body + length
+            if kind == 0x000A:
+                break
+            if kind in _CELLS and length >= 6:
+                row, col, xf = unpack("<HHH", stream, body)
+                cols = ((col, xf),)
+                if kind == _BOOLERR and length >= 8 and stream[body + 7]:
+                    extras.errors[(row + 1, col)] = _XLS_ERRORS.get(stream[body + 6], "#N/A")
+                elif (
+                    kind == _FORMULA
+                    and length >= 14
+                    and stream[body + 12 : body + 14] == b"\xff\xff"
+                    and stream[body + 6] == 2  # an error result
+                ):
+                    extras.errors[(row + 1, col)] = _XLS_ERRORS.get(stream[body + 8], "#N/A")
+            elif kind == _MULRK and length >= 6:
+                row, first = unpack("<HH", stream, body)
+                count = (length - 6) // 6
+                cols = tuple(
+                    (first + i, unpack("<H", stream, body + 4 + 6 * i)[0]) for i in range(count)
+                )
+            else:
+                continue
+            for col, xf in cols:
+                if kinds and xf in kinds:
+                    extras.formats[(row + 1, col)] = kinds[xf]
+                if row > last_row:
+                    last_row, far_row = row, (row, col)
+                if col > last_col:
+                    last_col, far_col = col, (row, col)
+        rows, width = last_row + 1, last_col + 1
+        if width > max_columns or rows * width > max_cells:
+            r, c = far_col if width > max_columns else far_row
+            raise SheetTooLarge(f"{name}!{column_letter(c)}{r + 1}", rows, width)
     return out
 
 

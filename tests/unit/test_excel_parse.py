@@ -1620,3 +1620,35 @@ def test_group_rows_with_a_quoted_name_and_the_hint_on_lone_names(tmp_path):
     ]
     assert [(e.excel_row, e.column) for e in result.errors] == [(6, "Наименование")]
     assert "начните строку с «ОПО:»" in result.errors[0].message
+
+
+# ---------------------------------------------------------------------------- .xls
+
+
+def test_xls_error_cells_percent_formats_and_the_used_range():
+    from tests.unit.xlsfile import minimal_xls
+
+    cells = {
+        (0, 0): "Инв. №",
+        (0, 1): "Наименование",
+        (0, 2): "Износ",
+        (0, 3): "Марка",
+        (1, 0): "1",
+        (1, 1): "Кран",
+        (1, 2): 0.45,
+        (2, 0): "2",
+        (2, 1): "Таль",
+        (2, 3): ("error", "#N/A"),
+        (3, 0): "3",
+        (3, 1): "Лифт",
+        (3, 2): 55,
+    }
+    result = parse_asset_list(minimal_xls(cells, percent={(1, 2)}), "list.xls")
+    assert [r.values.get("wear_pct") for r in result.rows] == [45.0, 55.0]
+    assert [(e.excel_row, e.column, e.value) for e in result.errors] == [(3, "Марка", "#N/A")]
+    # calamine skips blank (formatted) cells, so they do not count; a far value does
+    far_blank = {**cells, (65535, 255): ("blank",)}
+    assert parse_asset_list(minimal_xls(far_blank), "list.xls").rows_read == 3
+    far_value = {**cells, (65535, 255): " "}
+    with pytest.raises(FileRejected, match="заполнена ячейка IV65536"):
+        parse_asset_list(minimal_xls(far_value), "list.xls")
