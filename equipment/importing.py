@@ -1076,6 +1076,7 @@ def failed_rows_workbook(
     facilities = {where: f["facility"] for where, f in plan.failed.items() if f.get("facility")}
     workbook, out = new_workbook()
     written = False
+    titles_used: set[str] = set()
     book = open_workbook(data, filename, limits)
     try:
         for sheet_name in with_errors:
@@ -1090,7 +1091,7 @@ def failed_rows_workbook(
             add_column = facility_col is None and any(
                 where in facilities for where in messages if where[0] == sheet_name
             )
-            title = "Ошибки" if len(with_errors) == 1 else _sheet_title(sheet_name, written)
+            title = "Ошибки" if len(with_errors) == 1 else _sheet_title(sheet_name, titles_used)
             titles: list[str] = []
             sheet = None
             for excel_row, values in sheet_rows.rows():
@@ -1122,9 +1123,15 @@ def failed_rows_workbook(
     return finish(workbook, out)
 
 
-def _sheet_title(name: str, taken: bool) -> str:
-    """A sheet title Excel accepts (31 characters, no []:*?/\\)."""
-    return re.sub(r"[\[\]:*?/\\]", " ", name)[:31] or "Ошибки"
+def _sheet_title(name: str, used: set[str]) -> str:
+    """A sheet title Excel accepts (31 characters, no []:*?/\\), unique in the workbook."""
+    base = re.sub(r"[\[\]:*?/\\]", " ", name).strip("' ")[:31] or "Ошибки"
+    title, n = base, 1
+    while title.casefold() in used:
+        n += 1
+        title = f"{base[: 31 - len(str(n)) - 1]}~{n}"
+    used.add(title.casefold())
+    return title
 
 
 def report_json(batch: ImportBatch, counts: dict | None = None) -> dict:

@@ -479,8 +479,8 @@ def _end_cell(state, cell, content: str, extras: SheetExtras, max_cells, max_col
         return
     if attrs.get(_CALCEXT + "|value-type") == "error":
         code = content.strip() or "#N/A"
-        for r in range(row, row + min(rows_rep, 1000)):
-            for c in range(col, col + min(repeat, 1000)):
+        for r in range(row, row + min(rows_rep, 100)):  # a repeated error: its first cells
+            for c in range(col, col + min(repeat, 100)):
                 extras.errors[(r + 1, c)] = code
     last_row, last_col = row + rows_rep, col + repeat
     rows, cols = max(state["extent"][0], last_row), max(state["extent"][1], last_col)

@@ -1652,3 +1652,21 @@ def test_xls_error_cells_percent_formats_and_the_used_range():
     far_value = {**cells, (65535, 255): " "}
     with pytest.raises(FileRejected, match="заполнена ячейка IV65536"):
         parse_asset_list(minimal_xls(far_value), "list.xls")
+
+
+def test_hidden_sheets_are_reported_not_read(tmp_path):
+    path = tmp_path / "hidden.xlsx"
+    workbook = openpyxl.Workbook()
+    workbook.active.append(H)
+    workbook.active.append([1, "V-1", "Кран", "кран", "OPO-01"])
+    old = workbook.create_sheet("Старый")
+    old.append(H)
+    old.append([1, "V-1", "Кран", "кран", "OPO-01"])
+    old.sheet_state = "hidden"
+    workbook.save(path)
+    result = parse_asset_list(path.read_bytes(), "hidden.xlsx")
+    assert result.errors == [] and result.rows_read == 1
+    assert [(s.name, s.read, s.reason) for s in result.sheets] == [
+        ("Sheet", True, None),
+        ("Старый", False, "скрытый лист"),
+    ]
