@@ -455,7 +455,8 @@ def build_plan(
                 absent.append((old.id, old.inventory_no, old.name, old.facility_id, old.status))
             continue
         plan.action, plan.equipment_id = "update", old.id
-        plan.inventory_no = old.inventory_no  # the registry's spelling stays
+        if plan.inventory_no != old.inventory_no:
+            plan.inventory_no = old.inventory_no  # the registry's spelling stays
         by_id[old.id] = plan
         row_values = plan.values
         lacking = partial.get(plan.sheet) if partial else None

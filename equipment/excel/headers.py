@@ -613,7 +613,9 @@ def is_units_row(row: Sequence[Any]) -> bool:
     return seen_unit
 
 
-_GROUP_LINE = re.compile(r"\s*(?:опо|объект|площадка|участок|facility|site|қөо)\s*[:–—-]", re.I)
+_GROUP_LINE = re.compile(
+    r"\s*(?:опо|объект|площадка|участок|facility|site|қөо)(?:\s*[:–—]|\s+-)", re.I
+)
 
 
 def _is_title_line(row: Sequence[Any]) -> bool:

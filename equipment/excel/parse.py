@@ -46,7 +46,7 @@ _TOTALS = re.compile(r"(итого|всего|итог|total|grand total|subtota
 _TOTALS_FIRST = frozenset("иИвВtTgGsSбБжЖ")
 _GROUP_PREFIX = re.compile(
     r"\s*(?:(?:опо|объект опо|объект|опасный производственный объект|площадка|участок|"
-    r"facility|site|қөо|нысан)\s*[:–—-]\s*"
+    r"facility|site|қөо|нысан)(?:\s*[:–—]|\s+-)\s*"  # not «ОПО-01»: that is a code
     # «ОПО «Котельная №2»», «Опасный производственный объект "Склад ГСМ"»: a quoted name
     r"|(?:опо|опасный производственный объект|объект|қөо)\s+(?=[«\"“„']))",
     re.I,

@@ -1670,3 +1670,20 @@ def test_hidden_sheets_are_reported_not_read(tmp_path):
         ("Sheet", True, None),
         ("Старый", False, "скрытый лист"),
     ]
+
+
+def test_a_facility_code_with_a_dash_is_a_code_not_a_prefix(tmp_path):
+    rows = [
+        ["№ п/п", "Инв. №", "Наименование"],
+        ["ОПО-01"],
+        [1, "C-1", "Кран"],
+        ["ОПО - Котельная №2"],
+        [2, "C-2", "Таль"],
+    ]
+    result = parse_asset_list(book(tmp_path / "c.xlsx", rows), "c.xlsx")
+    assert [
+        (r.values.get("facility_code"), r.values.get("facility_name")) for r in result.rows
+    ] == [
+        ("ОПО-01", None),
+        (None, "Котельная №2"),
+    ]
