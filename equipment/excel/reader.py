@@ -1,22 +1,31 @@
-"""A small adapter over python-calamine: safety checks, sheet choice, rows with Excel numbers.
+"""A small adapter over python-calamine: safety checks, sheets, rows with Excel numbers.
 
 Everything that can go wrong with the file itself (not a spreadsheet, encrypted, corrupt, empty,
-too big, a zip bomb) raises ``FileRejected`` with a message in Russian for the user.
+too big, a zip bomb, a sheet whose used range is too large) raises ``FileRejected`` with a
+message in Russian for the user. ``Workbook`` opens a file and loads its sheets one at a time.
 
 What python-calamine 0.9 gives and does not give:
 
 * ``CalamineSheet.iter_rows()`` yields rows lazily. Empty cells come as ``""``; we turn them into
   ``None``. Rows are counted from Excel row 1, but columns start at the first used column, so we
   pad the left side to keep column index 0 = Excel column A.
-* ``CalamineSheet.merged_cell_ranges`` lists merged ranges (xlsx/xls only, ``None`` for ods) as
-  0-based ``((row, col), (row, col))``. We copy the top-left value into every cell of the range,
+* ``CalamineSheet.merged_cell_ranges`` lists merged ranges (xlsx/xls only, ``None`` for ods:
+  ``xmlscan`` reads those of an ods) as 0-based ``((row, col), (row, col))``. We copy the
+  top-left value into every cell of the range,
   so a facility cell merged over ten rows reaches all ten, and a title or group row merged across
   the width reads as the same text in every cell (the parser recognises that).
 * Text comes with the «_xHHHH_» escapes of the file decoded, so «_x0000_» gives a NUL
   character; we drop those.
-* Number formats are not exposed, so we cannot tell that ``0.45`` was shown as ``45 %``. The
-  validator handles it per column instead (``validate.py``: a wear column whose plain numbers
-  all lie within 0..1 is read as fractions).
+* A sheet is built as a dense grid from its first to its last cell with a value (about 32
+  bytes a cell, no limit for xlsx): one value in XFD150000 asks for 78 GB and aborts the
+  process. ``xmlscan`` bounds the used range of every sheet before calamine reads it.
+* Error cells (#N/A, #DIV/0!…) come as ``""`` (xlsx, xls) or as the formula's stored number or
+  ``""`` (ods), the same as an empty cell: ``xmlscan`` finds them and the rows carry a
+  ``CellError`` in their place, which the validator reports.
+* Number formats are not exposed, so ``0.45`` shown as ``45 %`` reads as 0.45 and ``100200``
+  shown as ``0000100200`` as 100200: ``xmlscan`` reads the formats of xlsx and xls cells
+  (``SheetRows.formats``); for ods the validator recognises a wear column of fractions as a
+  whole.
 """
 
 from __future__ import annotations
