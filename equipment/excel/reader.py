@@ -144,17 +144,31 @@ class Workbook:
     def _prescan_xlsx(self, data: bytes, archive: zipfile.ZipFile, limits: Limits) -> bytes:
         styles = xmlscan.xlsx_styles(archive)
         replaced: dict[str, bytes] = {}
-        members = set(archive.namelist())
-        for name, member in xmlscan.xlsx_sheet_members(archive).items():
-            if member not in members:
-                continue
+        actual = {name.casefold(): name for name in archive.namelist()}
+        named = [
+            (name, actual[member.casefold()])
+            for name, member in xmlscan.xlsx_sheet_members(archive).items()
+            if member.casefold() in actual
+        ]
+        # a sheet part the workbook does not name (or names oddly) is scanned all the same:
+        # whatever calamine may read is bounded first
+        seen = {member for _, member in named}
+        named += [
+            ("", member)
+            for member in actual.values()
+            if member.lower().startswith(("xl/worksheets/", "xl/dialogsheets/", "xl/macrosheets/"))
+            and member.lower().endswith(".xml")
+            and member not in seen
+        ]
+        for name, member in named:
             try:
                 extras, xml = xmlscan.scan_xlsx_sheet(
                     data, archive, member, styles, limits.max_cells, limits.max_columns
                 )
             except xmlscan.SheetTooLarge as err:
                 raise FileRejected(_too_large(name, err.cell, err.rows, err.cols, limits)) from None
-            self.extras[name] = extras
+            if name:
+                self.extras[name] = extras
             if xml is not None:
                 replaced[member] = xml
         return xmlscan.replace_members(data, replaced) if replaced else data

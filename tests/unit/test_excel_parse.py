@@ -1687,3 +1687,14 @@ def test_a_facility_code_with_a_dash_is_a_code_not_a_prefix(tmp_path):
         ("ОПО-01", None),
         (None, "Котельная №2"),
     ]
+
+
+def test_a_sheet_part_named_oddly_is_scanned_all_the_same(tmp_path):
+    path = tmp_path / "odd.xlsx"
+    book(path, [H, *items("A", 3)], far=(150000, 16384, "x"))
+    rels = zipfile.ZipFile(path).read("xl/_rels/workbook.xml.rels").decode()
+    odd = rels.replace("worksheets/sheet1.xml", "/xl/worksheets/SHEET1.xml")
+    path.write_bytes(
+        xmlscan.replace_members(path.read_bytes(), {"xl/_rels/workbook.xml.rels": odd.encode()})
+    )
+    assert _parse_in_a_subprocess(path).startswith("REJECTED")
