@@ -31,6 +31,7 @@ from equipment.excel.headers import (
     HeaderMatch,
     find_header,
     is_column_numbers_row,
+    match_title,
 )
 from equipment.excel.reader import (
     FileRejected,
@@ -332,6 +333,10 @@ class _RowWalker:
         self.last_key_column = max(self.key_columns)
         self.field_columns = sorted(header.columns)
         self.header_cells = {col: title for col, title in header.titles.items() if title}
+        # the running-number column(s): mapped to no field but known («№ п/п»)
+        self.header_cells_numbers = {
+            col for col, title in header.titles.items() if match_title(title) == ""
+        }
 
     def skip(self, excel_row: int, row: list[Any], reason: str) -> None:
         if any(v is not None for v in row):
@@ -368,7 +373,8 @@ class _RowWalker:
             return self.skip(excel_row, row, "повтор строки заголовков")
         if not self._has_key_values(row):
             if not self._has_any_field(row):
-                return  # only a running number or unknown columns: an unused template line
+                # only a running number (an unused template line) or unknown columns
+                return self.skip(excel_row, row, self._no_field_reason(row))
             if self.after_totals and self._is_signature(row):
                 return self.skip(excel_row, row, "подписи после итогов")
         self.rows_read += 1
@@ -482,6 +488,11 @@ class _RowWalker:
             and row[inventory] is not None
             and row[name] is not None
         )
+
+    def _no_field_reason(self, row: list[Any]) -> str:
+        if any(v is not None and c not in self.header_cells_numbers for c, v in enumerate(row)):
+            return "значения только в нераспознанных столбцах"
+        return "пустая строка шаблона (только номер по порядку)"
 
     def _has_any_field(self, row: list[Any]) -> bool:
         return any(col < len(row) and row[col] is not None for col in self.field_columns)

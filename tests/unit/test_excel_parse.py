@@ -453,8 +453,16 @@ def test_explicit_mapping_overrides_detection(tmp_path):
 
 def test_unused_numbered_template_lines_are_not_rows(tmp_path):
     rows = [["№ п/п", *HEADER_RU], [1, *row_ru("A")], [2], [3], [4, None, None, None, None, None]]
+    rows += [[None] * 7 + ["стоимость 1 000 000"]]
     result = parse_asset_list(xlsx(tmp_path, ("Лист", rows)), "list.xlsx")
     assert result.rows_read == 1 and result.errors == []
+    # listed, never silently dropped
+    assert [(s.excel_row, s.reason) for s in result.skipped_rows] == [
+        (3, "пустая строка шаблона (только номер по порядку)"),
+        (4, "пустая строка шаблона (только номер по порядку)"),
+        (5, "пустая строка шаблона (только номер по порядку)"),
+        (6, "значения только в нераспознанных столбцах"),
+    ]
 
 
 def test_facility_column_with_code_and_name(tmp_path):
