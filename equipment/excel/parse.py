@@ -426,7 +426,12 @@ class _RowWalker:
         if first_col > self.last_key_column and not merged:
             return False  # a lone value right of the number and name is a data row with gaps
         if not merged and first_col >= self.first_key_column:
-            return False  # a lone number or name: a data row with the other fields missing
+            # a lone number or name: a data row with the other fields missing. When it reads
+            # like a facility («Котельная № 3» without «ОПО:»), the group above ends here, so
+            # the rows below are not silently put in the previous facility
+            if _FACILITY_WORDS.search(label) and not _names_device_class(label):
+                self.group_code = self.group_name = None
+            return False
         text = " ".join(label.split())
         heading = _NUMBERED_HEADING.match(text)
         if heading or _names_device_class(text):

@@ -1621,10 +1621,11 @@ def test_group_rows_with_a_quoted_name_and_the_hint_on_lone_names(tmp_path):
         ["G-3", "Кран", "кран"],
     ]
     result = parse_asset_list(book(tmp_path / "q.xlsx", rows), "q.xlsx")
+    # «Котельная № 3» is reported, and G-3 is not silently left in «Склад ГСМ»
     assert [r.values.get("facility_name") for r in result.rows] == [
         "«Котельная №2»",
         "«Склад ГСМ»",
-        "«Склад ГСМ»",
+        None,
     ]
     assert [(e.excel_row, e.column) for e in result.errors] == [(6, "Наименование")]
     assert "начните строку с «ОПО:»" in result.errors[0].message
