@@ -266,6 +266,7 @@ def _import_options(form, organization_id: int) -> ImportOptions:
         create_facilities=_flag(form, "create_facilities", False),
         decommission_missing=_flag(form, "decommission_missing", False),
         commit_valid_only=_flag(form, "commit_valid_only", False),
+        confirm_warnings=_flag(form, "confirm_warnings", False),
         default_facility_id=default_facility,
         mapping=_column_mapping(form.get("mapping")),
     )
@@ -341,9 +342,9 @@ def _unmapped_answer(batch: ImportBatch, err: MissingColumns):
     summary="Upload an equipment list (multipart: file, dry_run, options)",
     description="Form fields: `file` (.xlsx/.xlsm/.xls/.ods), `dry_run` (default true: only "
     "preview; the batch can be committed later), `create_facilities`, `decommission_missing`, "
-    "`commit_valid_only`, `default_facility_id`, `mapping` (a JSON object {column title: field "
-    "or null} for columns the file names its own way; remembered for the organization on "
-    "commit), and for admins `organization` (BIN).",
+    "`commit_valid_only`, `confirm_warnings`, `default_facility_id`, `mapping` (a JSON "
+    "object {column title: field or null} for columns the file names its own way; "
+    "remembered for the organization on commit), and for admins `organization` (BIN).",
 )
 @blp.response(201)
 @blp.alt_response(
@@ -368,7 +369,7 @@ def upload_import():
     limits = limits_from_config(current_app.config)
     options = _import_options(request.form, org.id)
     dry_run = _flag(request.form, "dry_run", True)
-    data = upload.read(limits.max_bytes + 1)
+    data = upload.read()  # bounded by MAX_CONTENT_LENGTH; the size is checked with a message
     try:
         if dry_run:
             batch, _plan = preview_batch(
@@ -415,6 +416,13 @@ class ImportCommitSchema(Schema):
     commit_valid_only = fields.Boolean(
         load_default=False,
         metadata={"description": "Load the valid rows even if some rows are invalid."},
+    )
+    confirm_warnings = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Load although the preview warned (`warnings`: the file's title "
+            "names the BIN of another organization)."
+        },
     )
 
 

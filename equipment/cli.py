@@ -72,9 +72,21 @@ def refresh_indicators():
     help="Decommission items of the file's facilities that the file no longer lists.",
 )
 @click.option("--valid-only", is_flag=True, help="Load the valid rows even if some are invalid.")
+@click.option(
+    "--confirm-warnings",
+    is_flag=True,
+    help="Load although the file's title names the BIN of another organization.",
+)
 @with_appcontext
 def import_command(
-    file, org_bin, dry_run, as_json, create_facilities, decommission_missing, valid_only
+    file,
+    org_bin,
+    dry_run,
+    as_json,
+    create_facilities,
+    decommission_missing,
+    valid_only,
+    confirm_warnings,
 ):
     """Load an equipment list from Excel (.xlsx, .xlsm, .xls, .ods) into the registry."""
     from pathlib import Path
@@ -101,6 +113,7 @@ def import_command(
         create_facilities=create_facilities,
         decommission_missing=decommission_missing,
         commit_valid_only=valid_only,
+        confirm_warnings=confirm_warnings,
     )
     limits = limits_from_config(current_app.config)
     try:
@@ -141,5 +154,10 @@ def import_command(
         f"обновить: {report['updated']}, без изменений: {report['unchanged']}, "
         f"с ошибками: {report['invalid']}, нет в файле: {report['missing']}"
     )
+    for note in report["warnings"] + report["notes"]:
+        click.echo(f"  {note}")
     for err in report["errors"]:
-        click.echo(f"  строка {err['row']}, «{err['column']}» = «{err['value']}»: {err['message']}")
+        sheet = f"лист «{err['sheet']}», " if len(report["sheets"]) > 1 and err.get("sheet") else ""
+        click.echo(
+            f"  {sheet}строка {err['row']}, «{err['column']}» = «{err['value']}»: {err['message']}"
+        )

@@ -139,7 +139,7 @@ def upload():
         )
     except ImportRefused as err:
         return again(err.message)
-    data = upload.read(limits.max_bytes + 1)
+    data = upload.read()  # bounded by MAX_CONTENT_LENGTH; the size is checked with a message
     options = ImportOptions(default_facility_id=default_facility)
     try:
         batch, _plan = preview_batch(
@@ -194,6 +194,7 @@ def import_commit(batch_id: int):
         create_facilities=_flag("create_facilities"),
         decommission_missing=_flag("decommission_missing"),
         commit_valid_only=_flag("commit_valid_only"),
+        confirm_warnings=_flag("confirm_warnings"),
     )
     try:
         counts = commit_batch(
@@ -324,11 +325,14 @@ TEMPLATE_HELP = {
     "commissioned_on": "Дата ввода в эксплуатацию: дд.мм.гггг или дата Excel; можно только год.",
     "service_life_years": "Нормативный (назначенный) срок службы в годах. Если не указан, "
     "срок эксплуатации до экспертизы считается 20 лет.",
-    "wear_pct": "Физический износ в процентах, от 0 до 100 (например, 72,5 или 72,5 %). "
-    "Записывается как оценка технического состояния на дату загрузки.",
+    "wear_pct": "Физический износ в процентах, от 0 до 100 (например, 72,5 или 72,5 %; доли "
+    "единицы — только в процентном формате ячейки). Записывается как оценка технического "
+    "состояния на дату из столбца «Дата оценки износа», иначе на дату списка («по состоянию "
+    "на …» в заголовке) или на дату загрузки.",
     "last_inspection_on": "Дата последнего технического освидетельствования.",
     "next_inspection_on": "Дата следующего технического освидетельствования.",
-    "pressure_mpa": "Рабочее давление, МПа (для оборудования под давлением).",
+    "pressure_mpa": "Рабочее давление, МПа (для оборудования под давлением); другие единицы "
+    "(кгс/см², кПа, бар, атм) пересчитываются, если указаны в ячейке или в заголовке.",
     "status": "в эксплуатации, остановлено, законсервировано или выведено из эксплуатации; "
     "пусто — в эксплуатации.",
 }
@@ -348,12 +352,14 @@ class ExportLabels:
         "manufacture_year": _l("Manufacture year"),
         "commissioned_on": _l("Commissioning date"),
         "service_life_years": _l("Normative service life, years"),
-        "wear_pct": _l("Physical wear, %"),
-        "band": _l("Condition"),
-        "life_end": _l("Life ends"),
-        "next_inspection_due": _l("Next inspection"),
-        "critical_on": _l("Critical on"),
-        "flags": _l("Flags"),
+        # computed from the registry on the day of the export: titled so that the import
+        # knows them as computed and never reads them back as data (a wear assessment…)
+        "wear_pct": _l("Wear, % (computed)"),
+        "band": _l("Condition (computed)"),
+        "life_end": _l("Life ends (computed)"),
+        "next_inspection_due": _l("Next inspection (computed)"),
+        "critical_on": _l("Critical on (forecast)"),
+        "flags": _l("Flags (computed)"),
         "status": _l("Status"),
         "sheet": _l("Equipment"),
     }

@@ -10,6 +10,7 @@ file and applies it only if it is still exactly the previewed one.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ from equipment.catalog import (
 )
 from equipment.excel.parse import MissingColumns, parse_asset_list
 from equipment.excel.reader import FileRejected, Limits
+from equipment.excel.validate import inventory_key
+from equipment.excel.values import CellError
 from equipment.explain import UNDATED_IMPORT_NOTE
 from equipment.models import (
     ColumnMapping,
@@ -82,6 +85,8 @@ class ImportOptions:
     commit_valid_only: bool = False
     default_facility_id: int | None = None
     mapping: dict | None = None
+    # the preview warned (a BIN of another organization in the title) and the user agreed
+    confirm_warnings: bool = False
 
     @classmethod
     def from_dict(cls, data: dict | None) -> ImportOptions:
@@ -105,6 +110,7 @@ class RowPlan:
     inspection: tuple[date, date | None] | None = None
     # (inspection id, next due date) when the file changes the next date of a known examination
     inspection_due: tuple[int, date] | None = None
+    sheet: str = ""
 
 
 @dataclass
@@ -122,6 +128,12 @@ class ImportPlan:
     failed: dict[int, dict] = field(default_factory=dict)
     # status of each missing item (by id), for the audit of a decommission
     missing_status: dict[int, Any] = field(default_factory=dict)
+    sheets: list[dict] = field(default_factory=list)  # each sheet: read or skipped and why
+    skipped_rows: list[dict] = field(default_factory=list)  # rows not read as data, and why
+    notes: list[str] = field(default_factory=list)  # what was corrected or needs a look
+    warnings: list[str] = field(default_factory=list)  # what needs a confirmation to commit
+    as_of: date | None = None  # the date of the wear values that have none of their own
+    ignored_reasons: dict[str, str] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         by_action = defaultdict(int)
@@ -132,7 +144,7 @@ class ImportPlan:
             "created": by_action["create"],
             "updated": by_action["update"],
             "unchanged": by_action["unchanged"],
-            "invalid": len({e["row"] for e in self.errors}),
+            "invalid": len({(e.get("sheet", ""), e["row"]) for e in self.errors}),
             "missing": len(self.missing),
             "new_facilities": len(self.new_facilities),
         }
@@ -178,6 +190,7 @@ class ImportPlan:
             "changes": [
                 {
                     "row": r.excel_row,
+                    "sheet": r.sheet,
                     "inventory_no": r.inventory_no,
                     "action": r.action,
                     "changes": {k: [jsonable(a), jsonable(b)] for k, (a, b) in r.changes.items()},
@@ -185,7 +198,16 @@ class ImportPlan:
                 for r in changed[:REPORT_LIMIT]
             ],
             "missing": self.missing[:REPORT_LIMIT],
-            "new_facilities": self.new_facilities,
+            "new_facilities": [f["label"] for f in self.new_facilities],
+            # the code and name each new facility will get
+            "new_facility_plan": self.new_facilities,
+            "sheets": self.sheets,
+            "skipped_rows": self.skipped_rows[:REPORT_LIMIT],
+            "skipped_count": len(self.skipped_rows),
+            "notes": self.notes,
+            "warnings": self.warnings,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "ignored_reasons": self.ignored_reasons,
         }
 
 
@@ -194,6 +216,62 @@ class ImportPlan:
 
 def _key(text: str | None) -> str:
     return " ".join(str(text or "").replace("ё", "е").replace("Ё", "Е").split()).casefold()
+
+
+# Cyrillic letters that look like Latin ones: «ОПО-01» typed in Cyrillic is the code OPO-01
+_LOOKALIKE_CODES = str.maketrans("АВЕКМНОРСТУХІЁ", "ABEKMHOPCTYXIE")
+_CODE_SEPARATORS = re.compile(r"[\s\-‐‑‒–—―_/.№#:]+")
+
+
+_TRANSLIT = str.maketrans(
+    {
+        **dict(
+            zip("АБВГДЕЁЗИЙКЛМНОПРСТУФЫЭІӘҒҚҢӨҰҮҺ", "ABVGDEEZIYKLMNOPRSTUFYEIAGKNOUUH", strict=True)
+        ),
+        "Ж": "ZH", "Х": "KH", "Ц": "TS", "Ч": "CH", "Ш": "SH", "Щ": "SCH", "Ю": "YU", "Я": "YA",
+        "Ъ": "", "Ь": "",
+    }
+)  # fmt: skip
+
+
+def facility_code_key(text: str | None) -> str:
+    """How facility codes are compared: case, look-alike letters and separators do not count."""
+    upper = str(text or "").upper().translate(_LOOKALIKE_CODES)
+    return _CODE_SEPARATORS.sub("", upper)
+
+
+def facility_code_keys(text: str | None) -> tuple[str, str]:
+    """The code with Cyrillic letters read as their Latin look-alikes («ВК-01» is BK-01) and
+    transliterated («ОПО-01» is OPO-01): a code matches when either reading does."""
+    upper = str(text or "").upper()
+    return (
+        _CODE_SEPARATORS.sub("", upper.translate(_LOOKALIKE_CODES)),
+        _CODE_SEPARATORS.sub("", upper.translate(_TRANSLIT)),
+    )
+
+
+_QUOTES = re.compile(r"[«»\"“”„‟'’`‘]")
+_REGISTRATION = re.compile(r"\((?=[^)]*(?:рег|\d{2,}-\d{3,}))[^)]*\)|,?\s*рег\.?\s*№\s*\S+$")
+_NUMBERING = re.compile(r"^\s*\d{1,3}(?:\.\d{1,3})*\s*[.)]\s+")
+_FACILITY_WORD = re.compile(
+    r"^\s*(?:опасный\s+производственный\s+объект|объект\s+опо|опо|қөо|объект|facility)"
+    r"\s*[:\-–—]?\s*"
+)
+_NUMBER_SIGN = re.compile(r"(?:№|(?<![a-zа-я])n\.?|(?<![a-zа-я])no\.?|#)\s*(?=\d)")
+
+
+def facility_name_key(text: str | None) -> str:
+    """How facility names are compared: «ОПО «Котельная № 2» (рег. № А12-00001-0002)», «1.
+    Котельная N2» and «Котельная №2» are one name. The registration number in brackets is left
+    out (facilities do not record one)."""
+    name = " ".join(str(text or "").replace("ё", "е").replace("Ё", "Е").split()).casefold()
+    name = _REGISTRATION.sub(" ", name)
+    name = _QUOTES.sub(" ", name)
+    name = _NUMBERING.sub("", name)
+    for _ in range(2):  # «ОПО: объект «…»»
+        name = _FACILITY_WORD.sub("", name).strip()
+    name = _NUMBER_SIGN.sub(" №", name)
+    return " ".join(name.split()).strip(" .,:;-")
 
 
 def _same(a, b) -> bool:
@@ -209,7 +287,8 @@ def _same(a, b) -> bool:
 
 
 class _Facilities:
-    """The organization's facilities, matched by code or by name, ignoring case and spacing."""
+    """The organization's facilities, matched by code or by name: case, spacing, quotes,
+    look-alike letters, «№ 1» / «N1», a leading «ОПО» or numbering do not count."""
 
     def __init__(self, session: Session, org_id: int):
         rows = session.execute(
@@ -219,20 +298,52 @@ class _Facilities:
         ).all()
         self.ids = {r.id for r in rows}
         self.codes = {r.id: r.code for r in rows}
-        self.by_code = {_key(r.code): r.id for r in rows}
-        self.by_name = {_key(r.name): r.id for r in rows}
+        self.names = {r.id: r.name for r in rows}
+        self.by_code: dict[str, int] = {}
+        self.by_name: dict[str, int] = {}
+        for r in sorted(rows, key=lambda r: r.id):
+            self.by_code.setdefault(facility_code_key(r.code), r.id)
+        for r in sorted(rows, key=lambda r: r.id):  # exact readings first, then transliterated
+            self.by_code.setdefault(facility_code_keys(r.code)[1], r.id)
+            self.by_name.setdefault(facility_name_key(r.name), r.id)
+        self.taken_codes = {r.code.casefold() for r in rows}
 
     def resolve(self, label: str | None) -> int | None:
-        key = _key(label)
-        return self.by_code.get(key) or self.by_name.get(key)
+        if not label:
+            return None
+        alike, transliterated = facility_code_keys(label)
+        found = self.by_code.get(alike)
+        if found is None:
+            found = self.by_code.get(transliterated)
+        if found is None:
+            found = self.by_name.get(facility_name_key(label))
+        return found
+
+    def resolve_values(self, values: dict[str, Any]) -> int | None:
+        return self.resolve(values.get("facility_code")) or self.resolve(
+            values.get("facility_name")
+        )
 
     def label(self, values: dict[str, Any], default: int | None) -> str | None:
         """The facility of a row as the file should state it: the registry's code when known."""
         label = values.get("facility_code") or values.get("facility_name")
         if not label:
             return self.codes.get(default)
-        facility_id = self.resolve(label)
+        facility_id = self.resolve_values(values)
         return self.codes[facility_id] if facility_id else " ".join(str(label).split())
+
+    def new_code(self, label: str) -> str:
+        """A code for a new facility, unique in the organization (40 characters at most):
+        the label itself when it fits, else its start with «-2», «-3»… as needed."""
+        base = label if len(label) <= 40 else label[:40].rsplit(" ", 1)[0].rstrip(" ,.;:-–—")
+        base = base[:40] or "ОПО"
+        code, n = base, 1
+        while code.casefold() in self.taken_codes:
+            n += 1
+            suffix = f"-{n}"
+            code = base[: 40 - len(suffix)].rstrip() + suffix
+        self.taken_codes.add(code.casefold())
+        return code
 
 
 def build_plan(
@@ -253,16 +364,23 @@ def build_plan(
     facilities = _Facilities(session, organization_id)
     present = set(parsed.mapping.values())
     file_fields = [f for f in EQUIPMENT_FIELDS if f in present]
+    # a field that only some sheets have is compared only for their rows (never erased)
+    partial = {
+        sheet: frozenset(f for f in file_fields if f not in fields)
+        for sheet, fields in parsed.sheet_fields.items()
+    }
+    partial = {sheet: lacking for sheet, lacking in partial.items() if lacking}
     errors = [_error_dict(e) for e in parsed.errors]
-    failed: dict[int, dict] = {}  # what the invalid rows hold, for `missing` and errors.xlsx
+    # what the invalid rows hold, for `missing` and errors.xlsx, by (sheet, Excel row)
+    failed: dict[tuple[str, int], dict] = {}
 
     default_facility = (
         options.default_facility_id if options.default_facility_id in facilities.ids else None
     )
     if default_facility is None and len(facilities.ids) == 1:
         default_facility = next(iter(facilities.ids))
-    for excel_row, values in parsed.invalid_values.items():
-        failed[excel_row] = {
+    for where, values in parsed.invalid_values.items():
+        failed[where] = {
             "inventory_no": values.get("inventory_no"),
             "facility": facilities.label(values, default_facility),
         }
@@ -273,21 +391,27 @@ def build_plan(
     for parsed_row in parsed.rows:
         values = parsed_row.values
         label = values.get("facility_code") or values.get("facility_name")
-        facility_id = facilities.resolve(label) if label else default_facility
+        facility_id = facilities.resolve_values(values) if label else default_facility
         if facility_id is not None:
             facility_key = ("id", str(facility_id))
         elif label:
             label = " ".join(str(label).split())
-            label = new_facilities.setdefault(_key(label), label)
+            key = (
+                facility_code_key(label)
+                if values.get("facility_code")
+                else (facility_name_key(label))
+            )
+            label = new_facilities.setdefault(key, label)
             facility_key = ("new", label)
         else:
-            failed[parsed_row.excel_row] = {
+            failed[(parsed_row.sheet, parsed_row.excel_row)] = {
                 "inventory_no": values["inventory_no"],
                 "facility": None,
             }
             errors.append(
                 {
                     "row": parsed_row.excel_row,
+                    "sheet": parsed_row.sheet,
                     "column": "ОПО",
                     "value": "",
                     "message": "не указан ОПО: добавьте столбец «Код ОПО» или строку-группу "
@@ -297,10 +421,18 @@ def build_plan(
             continue
         # the values are the parsed row itself: a copy per row cost 100 MB at 100,000
         number = values["inventory_no"]
-        rows.append(RowPlan(parsed_row.excel_row, number, "create", None, facility_key, values))
-    by_inventory = {r.inventory_no: r for r in rows}
+        rows.append(
+            RowPlan(
+                parsed_row.excel_row, number, "create", None, facility_key, values,
+                sheet=parsed_row.sheet,
+            )
+        )  # fmt: skip
+    # inventory numbers match case- and whitespace-insensitively («ин-1» is «ИН-1»)
+    by_inventory = {inventory_key(r.inventory_no): r for r in rows}
     # an item whose row is invalid is still in the file: neither missing nor changed
-    listed_invalid = {f["inventory_no"] for f in failed.values() if f["inventory_no"]}
+    listed_invalid = {
+        inventory_key(f["inventory_no"]) for f in failed.values() if f["inventory_no"]
+    }
     named = {int(r.facility_key[1]) for r in rows if r.facility_key[0] == "id"}
 
     # 2. The registry streamed past them: updates field by field, and the missing items.
@@ -315,20 +447,26 @@ def build_plan(
         Equipment.status,
         *[getattr(Equipment, f) for f in compared],
     ).where(Equipment.organization_id == organization_id)
+    moved_to_new = 0
     for old in session.execute(stmt.execution_options(yield_per=STREAM_CHUNK)):
-        plan = by_inventory.get(old.inventory_no)
+        plan = by_inventory.get(inventory_key(old.inventory_no))
         if plan is None:
             if (
                 old.facility_id in named
-                and old.inventory_no not in listed_invalid
+                and inventory_key(old.inventory_no) not in listed_invalid
                 and old.status != EquipmentStatus.DECOMMISSIONED
             ):
                 absent.append((old.id, old.inventory_no, old.name, old.facility_id, old.status))
             continue
         plan.action, plan.equipment_id = "update", old.id
+        if plan.inventory_no != old.inventory_no:
+            plan.inventory_no = old.inventory_no  # the registry's spelling stays
         by_id[old.id] = plan
         row_values = plan.values
+        lacking = partial.get(plan.sheet) if partial else None
         for name in file_fields:
+            if lacking and name in lacking:
+                continue
             new_value = row_values.get(name)
             if new_value is None and name in ("device_type", "name", "status"):
                 continue  # a blank cell never erases a required value
@@ -336,6 +474,7 @@ def build_plan(
                 plan.changes[name] = [getattr(old, name), new_value]
         if plan.facility_key != ("id", str(old.facility_id)):
             kind, value = plan.facility_key
+            moved_to_new += kind == "new"
             plan.changes["facility"] = [
                 facilities.codes.get(old.facility_id),
                 value if kind == "new" else facilities.codes.get(int(value)),
@@ -367,17 +506,20 @@ def build_plan(
                 done_exams[exam.equipment_id] = (exam.id, exam.next_due_on)
 
     # 4. Each row's verdict, in file order.
+    # wear without a date of its own is dated by the list («по состоянию на 03.11.2026»)
+    as_of = parsed.as_of if parsed.as_of and parsed.as_of <= today else today
     kept: list[RowPlan] = []
     for plan in rows:
         values = plan.values
         if plan.equipment_id is None and not values.get("device_type"):
-            failed[plan.excel_row] = {
+            failed[(plan.sheet, plan.excel_row)] = {
                 "inventory_no": plan.inventory_no,
                 "facility": facilities.label(values, default_facility),
             }
             errors.append(
                 {
                     "row": plan.excel_row,
+                    "sheet": plan.sheet,
                     "column": "Вид ТУ",
                     "value": "",
                     "message": "укажите вид технического устройства (например, «котел "
@@ -389,7 +531,7 @@ def build_plan(
         if wear is not None:
             last = latest_wear.get(plan.equipment_id)
             if last is None or abs(last[0] - wear) > WEAR_TOLERANCE:
-                plan.assessment = (float(wear), values.get("assessed_on") or today)
+                plan.assessment = (float(wear), values.get("assessed_on") or as_of)
                 if plan.equipment_id is not None:
                     plan.changes["wear_pct"] = [last[0] if last else None, float(wear)]
         last_exam = values.get("last_inspection_on")
@@ -414,7 +556,26 @@ def build_plan(
         if fac in covered
     ]
     missing_status = {a[0]: a[4] for a in absent if a[3] in covered}
-    errors.sort(key=lambda e: (e["row"], e["column"]))
+    sheet_order = {s.name: i for i, s in enumerate(parsed.sheets)}
+    errors.sort(key=lambda e: (sheet_order.get(e.get("sheet", ""), 0), e["row"], e["column"]))
+    notes = list(parsed.notes)
+    if parsed.as_of and any(r.assessment and not r.values.get("assessed_on") for r in kept):
+        notes.append(
+            f"Износ без своей даты записан на дату списка: {as_of:%d.%m.%Y} (из заголовка "
+            "файла «по состоянию на…»)."
+        )
+    warnings = _bin_warnings(session, organization_id, parsed.bins)
+    if moved_to_new:
+        # never silently: a facility spelt differently would take the items out of theirs
+        warnings.append(
+            f"{moved_to_new} устройств(а) из реестра будут перенесены в ОПО, которых нет в "
+            "реестре («" + "», «".join(new_facilities.values()) + "»). Проверьте, что это не "
+            "иначе написанные существующие ОПО."
+        )
+    planned = [
+        {"label": label, "code": facilities.new_code(label), "name": label[:300]}
+        for label in new_facilities.values()
+    ]
     return ImportPlan(
         sheet_name=parsed.sheet_name,
         header_row=parsed.header_row,
@@ -424,15 +585,43 @@ def build_plan(
         rows=kept,
         errors=errors,
         missing=missing,
-        new_facilities=list(new_facilities.values()),
+        new_facilities=planned,
         failed=failed,
         missing_status=missing_status,
+        sheets=[sheet.as_dict() for sheet in parsed.sheets],
+        skipped_rows=[
+            {"sheet": r.sheet, "row": r.excel_row, "reason": r.reason, "text": r.text}
+            for r in parsed.skipped_rows
+        ],
+        notes=notes,
+        warnings=warnings,
+        as_of=as_of if parsed.as_of else None,
+        ignored_reasons=dict(parsed.ignored_reasons),
     )
+
+
+def _bin_warnings(session: Session, organization_id: int, bins: list[str]) -> list[str]:
+    """A BIN named in the title rows that is not the importing organization's."""
+    if not bins:
+        return []
+    from accounts.models import Organization
+
+    own = session.execute(
+        select(Organization.bin).where(Organization.id == organization_id)
+    ).scalar_one_or_none()
+    other = [b for b in bins if b != own]
+    if not other:
+        return []
+    return [
+        f"В заголовке файла указан БИН {', '.join(other)}, а список загружается в организацию с "
+        f"БИН {own}. Проверьте, что это список этой организации."
+    ]
 
 
 def _error_dict(error) -> dict:
     return {
         "row": error.excel_row,
+        "sheet": error.sheet,
         "column": error.column,
         "value": "" if error.value is None else str(error.value),
         "message": error.message,
@@ -451,8 +640,12 @@ def _check_can_apply(plan: ImportPlan, options: ImportOptions) -> None:
     if plan.new_facilities and not options.create_facilities:
         raise ImportRefused(
             "В файле есть ОПО, которых нет в реестре: "
-            + ", ".join(plan.new_facilities[:10])
+            + ", ".join(f["label"] for f in plan.new_facilities[:10])
             + ". Разрешите их создание или исправьте коды ОПО в файле."
+        )
+    if plan.warnings and not options.confirm_warnings:
+        raise ImportRefused(
+            " ".join(plan.warnings) + " Подтвердите загрузку, если список всё же этой организации."
         )
     if not plan.rows:
         raise ImportRefused("В файле нет ни одной правильной строки: загружать нечего.")
@@ -472,16 +665,16 @@ def apply_plan(
     now = utcnow()
     org_id = organization.id
     facility_ids = {}
-    for label in plan.new_facilities:
+    for new in plan.new_facilities:  # codes planned unique by build_plan
         facility = Facility(
             organization_id=org_id,
-            code=label[:40],
-            name=label[:300],
+            code=new["code"],
+            name=new["name"],
             region_id=organization.region_id,
         )
         session.add(facility)
         session.flush()
-        facility_ids[label] = facility.id
+        facility_ids[new["label"]] = facility.id
 
     def facility_of(row: RowPlan) -> int:
         kind, value = row.facility_key
@@ -865,6 +1058,7 @@ def import_now(
         create_facilities=options.create_facilities,
         decommission_missing=options.decommission_missing,
         commit_valid_only=options.commit_valid_only,
+        confirm_warnings=options.confirm_warnings,
     )
     batch, plan = preview_batch(session, actor, organization, data, filename, options, limits)
     _check_can_apply(plan, commit_options)
@@ -899,57 +1093,83 @@ def dry_run_batch(
 def failed_rows_workbook(
     data: bytes, filename: str, plan: ImportPlan, mapping: dict | None, limits: Limits
 ) -> IO[bytes]:
-    """The file's invalid rows as they were, with an «Ошибка» column, to fix and re-upload.
+    """The file's invalid rows as they were, with an «Ошибка» column, to fix and re-upload:
+    one sheet «Ошибки» for a one-sheet list, else one sheet per source sheet with errors,
+    named after it.
 
     Each row keeps its facility: when it came from a group row above («ОПО: Котельная №2», the
     1C export) or from the default facility, it is written into the row's empty facility cell,
     or into an added «ОПО» column when the file has none, so the fixed rows load where they
     were meant to."""
     from equipment.excel.headers import FIELD_LABELS, find_header
-    from equipment.excel.reader import open_sheet_rows
+    from equipment.excel.reader import open_workbook
     from equipment.exporting import SheetWriter, finish, new_workbook
 
-    messages: dict[int, list[str]] = {}
+    messages: dict[tuple[str, int], list[str]] = {}
     for err in plan.errors:
-        messages.setdefault(err["row"], []).append(
+        messages.setdefault((err.get("sheet", ""), err["row"]), []).append(
             f"{err['column']}: {err['message']}" if err.get("column") else err["message"]
         )
-
-    def score(peek) -> float:  # the sheet the parser chose
-        match = find_header(peek, mapping, min_fields=1)
-        return 0.0 if match is None else float(match.score)
-
-    sheet_rows = open_sheet_rows(data, filename, limits, score=score)
-    header = find_header(sheet_rows.peek, mapping)
-    columns = {name: col for col, name in header.columns.items()} if header else {}
-    facility_col = columns.get("facility_code", columns.get("facility_name"))
-    facilities = {row: f["facility"] for row, f in plan.failed.items() if f.get("facility")}
-    add_column = facility_col is None and any(row in facilities for row in messages)
-    titles: list[str] = []
+    with_errors = list(dict.fromkeys(sheet for sheet, _ in messages))
+    facilities = {where: f["facility"] for where, f in plan.failed.items() if f.get("facility")}
     workbook, out = new_workbook()
-    sheet = None
-    for excel_row, values in sheet_rows.rows():
-        if excel_row == plan.header_row:
-            titles = [("" if v is None else str(v)) for v in values]
-            if add_column:
-                facility_col = len(titles)
-                titles.append(FIELD_LABELS["facility_name"])
-            widths = [18] * len(titles) + [60]
-            sheet = SheetWriter(workbook, "Ошибки", [*titles, "Ошибка"], widths)
-        elif excel_row in messages and sheet is not None:
-            cells = (list(values) + [None] * len(titles))[: len(titles)]
-            label = facilities.get(excel_row)
-            if (
-                label
-                and facility_col is not None
-                and facility_col < len(cells)
-                and not str(cells[facility_col] or "").strip()
-            ):
-                cells[facility_col] = label
-            sheet.write_row([*cells, "; ".join(messages[excel_row])])
-    if sheet is None:
-        sheet = SheetWriter(workbook, "Ошибки", ["Ошибка"], [60])
+    written = False
+    titles_used: set[str] = set()
+    book = open_workbook(data, filename, limits)
+    try:
+        for sheet_name in with_errors:
+            sheet_rows = book.load(sheet_name)
+            if sheet_rows is None:
+                continue
+            header = find_header(sheet_rows.peek, mapping)
+            if header is None:
+                continue
+            columns = {name: col for col, name in header.columns.items()}
+            facility_col = columns.get("facility_code", columns.get("facility_name"))
+            add_column = facility_col is None and any(
+                where in facilities for where in messages if where[0] == sheet_name
+            )
+            title = "Ошибки" if len(with_errors) == 1 else _sheet_title(sheet_name, titles_used)
+            titles: list[str] = []
+            sheet = None
+            for excel_row, values in sheet_rows.rows():
+                where = (sheet_name, excel_row)
+                if excel_row == header.header_row:
+                    titles = [("" if v is None else str(v)) for v in values]
+                    if add_column:
+                        facility_col = len(titles)
+                        titles.append(FIELD_LABELS["facility_name"])
+                    widths = [18] * len(titles) + [60]
+                    sheet = SheetWriter(workbook, title, [*titles, "Ошибка"], widths)
+                    written = True
+                elif where in messages and sheet is not None:
+                    cells = (list(values) + [None] * len(titles))[: len(titles)]
+                    cells = [str(v) if isinstance(v, CellError) else v for v in cells]
+                    label = facilities.get(where)
+                    if (
+                        label
+                        and facility_col is not None
+                        and facility_col < len(cells)
+                        and not str(cells[facility_col] or "").strip()
+                    ):
+                        cells[facility_col] = label
+                    sheet.write_row([*cells, "; ".join(messages[where])])
+    finally:
+        book.close()
+    if not written:
+        SheetWriter(workbook, "Ошибки", ["Ошибка"], [60])
     return finish(workbook, out)
+
+
+def _sheet_title(name: str, used: set[str]) -> str:
+    """A sheet title Excel accepts (31 characters, no []:*?/\\), unique in the workbook."""
+    base = re.sub(r"[\[\]:*?/\\]", " ", name).strip("' ")[:31] or "Ошибки"
+    title, n = base, 1
+    while title.casefold() in used:
+        n += 1
+        title = f"{base[: 31 - len(str(n)) - 1]}~{n}"
+    used.add(title.casefold())
+    return title
 
 
 def report_json(batch: ImportBatch, counts: dict | None = None) -> dict:
@@ -973,4 +1193,12 @@ def report_json(batch: ImportBatch, counts: dict | None = None) -> dict:
         "errors": report.get("errors", []),
         "changes": report.get("changes", []),
         "missing_items": report.get("missing", []),
+        "new_facility_plan": report.get("new_facility_plan", []),
+        "sheets": report.get("sheets", []),
+        "skipped_rows": report.get("skipped_rows", []),
+        "skipped_count": report.get("skipped_count", 0),
+        "notes": report.get("notes", []),
+        "warnings": report.get("warnings", []),
+        "as_of": report.get("as_of"),
+        "ignored_reasons": report.get("ignored_reasons", {}),
     }

@@ -71,6 +71,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "name": _phrases("""
         наименование; наименование ту; наименование оборудования; наименование устройства;
         наименование основного средства; основное средство; оборудование;
+        наименование объекта ос; объект ос; наименование ос; объект основных средств;
+        наименование объекта основных средств;
         техническое устройство; наименование и марка;
         name; equipment name; device name; asset name; equipment; description;
         атауы; жабдықтың атауы; техникалық құрылғының атауы; құрылғының атауы"""),
@@ -157,13 +159,17 @@ ALIASES: dict[str, tuple[str, ...]] = {
         assessed on; assessment date; wear assessed on; бағалау күні; тозуды бағалау күні"""),
     "last_inspection_on": _phrases("""
         дата последнего технического освидетельствования; последнее освидетельствование;
-        дата освидетельствования; дата последнего то; последний осмотр;
+        дата освидетельствования; дата последнего то; последний осмотр; последнее то;
+        техническое освидетельствование дата проведения; дата проведения освидетельствования;
+        техническое освидетельствование проведено; техническое освидетельствование последнее;
         last examination; last inspection; last examined; date of last inspection; inspected;
         соңғы техникалық куәландыру; соңғы куәландыру; соңғы куәландыру күні"""),
     "next_inspection_on": _phrases("""
         дата следующего технического освидетельствования; следующее освидетельствование;
         очередное освидетельствование; срок следующего освидетельствования;
-        срок освидетельствования; дата следующего то;
+        срок освидетельствования; дата следующего то; очередное то; следующее то;
+        дата очередного освидетельствования; техническое освидетельствование дата следующего;
+        техническое освидетельствование очередное; техническое освидетельствование следующее;
         next examination; next inspection; inspection due; due date;
         келесі техникалық куәландыру; келесі куәландыру; келесі куәландыру күні"""),
 }
@@ -207,9 +213,11 @@ _STOPWORDS = frozenset(_words("в и на по с со из для от а of th
 # Units that may follow a title; they never decide the field
 UNIT_TOKENS = frozenset(
     _words(
-        "мпа кпа па бар атм кгс см2 см кг т тн м м3 мм лет год годы г шт ед с c град градусов "
-        "квт мвт гкал ч час руб тенге тг дд гг гггг дата "
-        "mpa kpa bar atm psi kg t m mm m3 years yrs year pcs h kw mw"
+        "мпа кпа па бар атм ат ати кгс см2 см кг т тн тонн тонна тонны м м3 м2 мм л литр литров "
+        "лет год года годы г мес месяц месяцев шт ед с c град градусов квт мвт вт гкал ккал ч час "
+        "руб тенге тг дд мм гг гггг дата кн тс "
+        "mpa kpa bar atm psi kg t m mm m3 l years yrs year months pcs h kw mw kn "
+        "жыл ай дана"
     )
 )
 # Words that only say «this is a date or a year»; a title is also tried without them
@@ -240,10 +248,25 @@ def _stem(token: str) -> str:
     return token
 
 
+_HYPHEN_BREAK = re.compile(r"(\w)[-\u00ad\u2010]\s*\n\s*(\w)")
+# Latin letters typed for their Cyrillic look-alikes («нөмiрi» with a Latin i)
+_LOOKALIKES = str.maketrans("aceiopxykmth", "асеіорхукмтһ")
+_LATIN = re.compile(r"[a-z]")
+
+
+def unbreak(text: str) -> str:
+    """«Год изготов-\nления» → «Год изготовления»; soft hyphens dropped."""
+    if "\n" in text:
+        text = _HYPHEN_BREAK.sub(r"\1\2", text)
+    return text.replace("\u00ad", "")
+
+
 def _tokens(text: str) -> list[str]:
-    text = text.lower().replace("ё", "е").replace("№", " номер ").replace("#", " номер ")
+    text = unbreak(text).lower().replace("ё", "е").replace("№", " номер ").replace("#", " номер ")
     out: list[str] = []
     for token in _TOKEN_RE.findall(text):
+        if _CYRILLIC.search(token) and _LATIN.search(token):
+            token = token.translate(_LOOKALIKES)
         out.extend(_ABBREVIATIONS.get(token, (token,)))
     return out
 
@@ -285,18 +308,55 @@ _EXACT, _LOOSE = _build_index()
 _QUALIFIERS = frozenset(_stem(w) for w in _words("техническое устройство оборудования"))
 
 
+# Words that change what a title means: an old number is not the number, a residual or actual
+# service life is not the normative one. A title with one of them maps to a field only when an
+# alias says so word for word.
+_ANY_FIELD_QUALIFIERS = frozenset(
+    _stem(w) for w in _words("старый прежний бывший архивный old previous former")
+)
+_FIELD_QUALIFIERS = {
+    "service_life_years": frozenset(
+        _stem(w)
+        for w in _words(
+            "остаточный оставшийся residual remaining фактический actual продленный продлённый "
+            "extended истекший прошедший отработанный"
+        )
+    ),
+}
+_QUALIFIER_REASONS = {
+    "service_life_years": "остаточный, фактический или продлённый срок — не нормативный срок "
+    "службы; не импортируется",
+}
+
+
+# Columns the registry's own export computes (current wear, condition, forecasts): «Износ, %
+# (расчёт)». Never read back as data: a computed wear is no measurement. («Расчётный срок
+# службы» is the design life, a real field: only the noun «расчёт» and «прогноз» mark them.)
+_COMPUTED = re.compile(
+    r"(?<![\w])(?:расч[её]т|прогноз|computed|calculated|forecast|есептеу|болжам)(?![\w])", re.I
+)
+COMPUTED_REASON = "расчётный столбец (выгрузка реестра) — не импортируется"
+
+
 @lru_cache(maxsize=4096)
-def match_title(text: str) -> str | None:
-    """The field a column title stands for, ``""`` for the running-number column, or None."""
+def classify_title(text: str) -> tuple[str | None, int, str | None]:
+    """(field or ``""`` for the running number or None, how sure: 3 an alias word for word,
+    2 an alias with date words left out, 1 a looser match; why not, when a qualifier such as
+    «старый» or «остаточный» keeps the title from the field it names)."""
     if not text or len(text) > 150:
-        return None
+        return None, 0, None
+    if _COMPUTED.search(text):
+        return None, 0, COMPUTED_REASON
     key = title_key(text)
     if not key:
-        return None
+        return None, 0, None
     found = _EXACT.get(key)
+    if found is not None:
+        return found, 3, None
+    found = _LOOSE.get(_without_date_words(key))
+    quality = 2
     if found is None:
-        found = _LOOSE.get(_without_date_words(key))
-    if found is None:
+        quality = 1
         bare = re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", text)
         if bare != text:
             found = _EXACT.get(title_key(bare))
@@ -305,7 +365,17 @@ def match_title(text: str) -> str | None:
         found = _EXACT.get(key - _QUALIFIERS) or None  # «№ ТУ» is no running number
     if found is None:
         found = _best_subset(key)
-    return found
+    if found:
+        if key & _ANY_FIELD_QUALIFIERS:
+            return None, 0, "прежнее (старое) значение — не импортируется"
+        if key & _FIELD_QUALIFIERS.get(found, frozenset()):
+            return None, 0, _QUALIFIER_REASONS[found]
+    return found, (quality if found is not None else 0), None
+
+
+def match_title(text: str) -> str | None:
+    """The field a column title stands for, ``""`` for the running-number column, or None."""
+    return classify_title(text)[0]
 
 
 def _best_subset(key: frozenset[str]) -> str | None:
@@ -333,6 +403,7 @@ class HeaderMatch:
     titles: dict[int, str]  # 0-based column index -> title as written
     ignored: list[str] = field(default_factory=list)  # titles of columns not imported
     skip_rows: set[int] = field(default_factory=set)  # units / column-number rows under it
+    ignored_reasons: dict[str, str] = field(default_factory=dict)  # ignored title -> why
 
     @property
     def score(self) -> int:
@@ -365,7 +436,7 @@ def find_header(
     best_match: HeaderMatch | None = None
     for pos, (number, row) in enumerate(rows):
         candidates = [_match_row(number, [row], user)]
-        if pos + 1 < len(rows) and _is_title_line(rows[pos + 1][1]):
+        if pos + 1 < len(rows) and _is_title_line(rows[pos + 1][1]) and _is_title_line(row):
             below_number, below = rows[pos + 1]
             candidates.append(_match_row(below_number, [row, below], user))
         for match in candidates:
@@ -379,7 +450,20 @@ def find_header(
     if best[0] < min_fields:  # an explicit index mapping on a sheet without titles
         best_match = _match_row(0, [[]], user)
         best_match.header_row = 0
-    _mark_rows_below(best_match, rows)
+    units = _mark_rows_below(best_match, rows)
+    if units is not None and best_match.header_row:
+        # «Рабочее давление» over «кгс/см²»: read each title with its unit («…, кгс/см²»)
+        joined = {
+            col: f"{title}, {units[col]}"
+            if col < len(units) and isinstance(units[col], str) and units[col].strip()
+            else title
+            for col, title in best_match.titles.items()
+        }
+        line = [joined.get(col) for col in range(max(joined, default=-1) + 1)]
+        with_units = _match_row(best_match.header_row, [line], user)
+        if with_units.score >= best_match.score:
+            with_units.skip_rows = best_match.skip_rows
+            best_match = with_units
     return best_match
 
 
@@ -416,23 +500,48 @@ def _match_row(
         for key, chosen in user.items()
         if chosen and (isinstance(key, int) or key in present)
     }
+    guesses: dict[int, tuple[str | None, int]] = {}
+    reasons: dict[str, str] = {}
     for col, title in titles.items():
         if col in user or _norm(title) in user:
             chosen = user[col] if col in user else user[_norm(title)]
+            guesses[col] = (chosen, 9)  # a choice made by hand always wins
         else:
-            chosen = match_title(title)
+            chosen, quality, why = classify_title(title)
             if chosen in user_fields:
                 chosen = None
-        if chosen and chosen not in taken:
+            guesses[col] = (chosen, quality)
+            if why:
+                reasons[title] = why
+    # two columns for one field: the surer one (an exact title over «Инв. № (старый)»), then
+    # the first; the other is listed as ignored with the reason
+    best: dict[str, int] = {}
+    for col, (chosen, quality) in guesses.items():
+        if chosen and (chosen not in best or quality > guesses[best[chosen]][1]):
+            best[chosen] = col
+    for col, title in titles.items():
+        chosen, _quality = guesses[col]
+        if chosen and best.get(chosen) == col:
             columns[col] = chosen
             taken.add(chosen)
         else:
             ignored.append(title)
+            if chosen:
+                reasons[title] = (
+                    f"второй столбец для поля «{FIELD_LABELS[chosen]}»: взят столбец "
+                    f"«{titles[best[chosen]]}»"
+                )
     for key, chosen in user.items():  # index mappings onto columns without a title
         if isinstance(key, int) and chosen and key not in titles and chosen not in taken:
             columns[key] = chosen
             taken.add(chosen)
-    return HeaderMatch(header_row=number, columns=columns, titles=titles, ignored=ignored)
+    return HeaderMatch(
+        header_row=number,
+        columns=columns,
+        titles=titles,
+        ignored=ignored,
+        ignored_reasons={t: r for t, r in reasons.items() if t in ignored},
+    )
 
 
 def _user_hits(match: HeaderMatch, user: dict[str | int, str | None]) -> int:
@@ -442,14 +551,19 @@ def _user_hits(match: HeaderMatch, user: dict[str | int, str | None]) -> int:
     return sum(1 for key in user if isinstance(key, str) and key in names)
 
 
-def _mark_rows_below(match: HeaderMatch, rows: list[tuple[int, list[Any]]]) -> None:
-    """Remember the column-number and units rows right under the titles."""
+def _mark_rows_below(match: HeaderMatch, rows: list[tuple[int, list[Any]]]) -> list | None:
+    """Remember the column-number and units rows right under the titles; return the units."""
     after = [(n, row) for n, row in rows if n > match.header_row]
+    units = None
     for number, row in after[:2]:
-        if is_column_numbers_row(row) or is_units_row(row):
+        if is_column_numbers_row(row):
             match.skip_rows.add(number)
+        elif is_units_row(row):
+            match.skip_rows.add(number)
+            units = units or row
         elif any(v is not None for v in row):
             break
+    return units
 
 
 def is_column_numbers_row(row: Sequence[Any]) -> bool:
@@ -473,6 +587,10 @@ def is_column_numbers_row(row: Sequence[Any]) -> bool:
     return all(b == a + 1 for a, b in zip(numbers, numbers[1:], strict=False))
 
 
+# words of a units line that are not units of a title («Наработка, циклов» is a field)
+_UNITS_ROW_WORDS = frozenset(("номер", "циклов", "цикл", "тыс", "млн", "раз"))
+
+
 def is_units_row(row: Sequence[Any]) -> bool:
     """A line of units («%», «МПа», «лет», «дд.мм.гггг») under the titles."""
     seen_unit = False
@@ -487,16 +605,26 @@ def is_units_row(row: Sequence[Any]) -> bool:
                 seen_unit = True
                 continue
             return False
-        if not all(t in UNIT_TOKENS or t == "номер" for t in tokens):
+        if not all(
+            t in UNIT_TOKENS or t in _UNITS_ROW_WORDS or t.isdigit() and len(t) == 1 for t in tokens
+        ):
             return False
         seen_unit = True
     return seen_unit
 
 
+_GROUP_LINE = re.compile(
+    r"\s*(?:опо|объект|площадка|участок|facility|site|қөо)(?:\s*[:–—]|\s+-)", re.I
+)
+
+
 def _is_title_line(row: Sequence[Any]) -> bool:
-    """Could this line be the lower half of a two-level header?"""
+    """Could this line be the lower half of a two-level header? Not a group row («ОПО:
+    Котельная №1», one text merged across the row or alone), units or column numbers."""
     texts = [v for v in row if v is not None]
     if not texts or not all(isinstance(v, str) for v in texts):
+        return False
+    if len(set(texts)) < 2 or any(_GROUP_LINE.match(v) for v in texts):
         return False
     return not is_column_numbers_row(row) and not is_units_row(row)
 
@@ -504,7 +632,7 @@ def _is_title_line(row: Sequence[Any]) -> bool:
 def _clean_title(value: Any) -> str:
     if value is None or not isinstance(value, str):
         return ""
-    return " ".join(value.split())
+    return " ".join(unbreak(value).split())
 
 
 def _norm(title: str) -> str:

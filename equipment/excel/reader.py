@@ -1,22 +1,31 @@
-"""A small adapter over python-calamine: safety checks, sheet choice, rows with Excel numbers.
+"""A small adapter over python-calamine: safety checks, sheets, rows with Excel numbers.
 
 Everything that can go wrong with the file itself (not a spreadsheet, encrypted, corrupt, empty,
-too big, a zip bomb) raises ``FileRejected`` with a message in Russian for the user.
+too big, a zip bomb, a sheet whose used range is too large) raises ``FileRejected`` with a
+message in Russian for the user. ``Workbook`` opens a file and loads its sheets one at a time.
 
 What python-calamine 0.9 gives and does not give:
 
 * ``CalamineSheet.iter_rows()`` yields rows lazily. Empty cells come as ``""``; we turn them into
   ``None``. Rows are counted from Excel row 1, but columns start at the first used column, so we
   pad the left side to keep column index 0 = Excel column A.
-* ``CalamineSheet.merged_cell_ranges`` lists merged ranges (xlsx/xls only, ``None`` for ods) as
-  0-based ``((row, col), (row, col))``. We copy the top-left value into every cell of the range,
+* ``CalamineSheet.merged_cell_ranges`` lists merged ranges (xlsx/xls only, ``None`` for ods:
+  ``xmlscan`` reads those of an ods) as 0-based ``((row, col), (row, col))``. We copy the
+  top-left value into every cell of the range,
   so a facility cell merged over ten rows reaches all ten, and a title or group row merged across
   the width reads as the same text in every cell (the parser recognises that).
 * Text comes with the «_xHHHH_» escapes of the file decoded, so «_x0000_» gives a NUL
   character; we drop those.
-* Number formats are not exposed, so we cannot tell that ``0.45`` was shown as ``45 %``. The
-  validator handles it per column instead (``validate.py``: a wear column whose plain numbers
-  all lie within 0..1 is read as fractions).
+* A sheet is built as a dense grid from its first to its last cell with a value (about 32
+  bytes a cell, no limit for xlsx): one value in XFD150000 asks for 78 GB and aborts the
+  process. ``xmlscan`` bounds the used range of every sheet before calamine reads it.
+* Error cells (#N/A, #DIV/0!…) come as ``""`` (xlsx, xls) or as the formula's stored number or
+  ``""`` (ods), the same as an empty cell: ``xmlscan`` finds them and the rows carry a
+  ``CellError`` in their place, which the validator reports.
+* Number formats are not exposed, so ``0.45`` shown as ``45 %`` reads as 0.45 and ``100200``
+  shown as ``0000100200`` as 100200: ``xmlscan`` reads the formats of xlsx and xls cells
+  (``SheetRows.formats``); for ods the validator recognises a wear column of fractions as a
+  whole.
 """
 
 from __future__ import annotations
@@ -29,7 +38,10 @@ from typing import Any
 
 import python_calamine
 
+from equipment.excel import xmlscan
 from equipment.excel.headers import header_score
+from equipment.excel.values import CellError
+from equipment.excel.xmlscan import SheetExtras
 
 Row = list[Any]
 NumberedRow = tuple[int, Row]
@@ -57,7 +69,11 @@ class Limits:
     """What an upload may cost; anything beyond is rejected with a message."""
 
     max_bytes: int = 50 * _MB
-    max_rows: int = 200_000
+    max_rows: int = 200_000  # data rows (items), not sheet rows
+    # the grid calamine builds for a sheet (about 32 bytes a cell): 10 million cells are a
+    # list of 200,000 rows × 50 columns; anything larger is a stray cell far outside the table
+    max_cells: int = 10_000_000
+    max_columns: int = 1_000
     max_uncompressed_bytes: int = 500 * _MB
     max_compression_ratio: float = 200.0
     max_zip_entries: int = 10_000
@@ -67,7 +83,7 @@ class Limits:
 
 @dataclass
 class SheetRows:
-    """The chosen sheet: its name, the first rows for header detection, and all rows lazily."""
+    """One loaded sheet: its name, the first rows for header detection, and all rows lazily."""
 
     sheet_name: str
     sheet_names: list[str]
@@ -75,10 +91,114 @@ class SheetRows:
     peek: list[NumberedRow]
     _sheet: Any = field(repr=False)
     _merged: list[tuple[tuple[int, int], tuple[int, int]]] = field(repr=False, default_factory=list)
+    extras: SheetExtras = field(repr=False, default_factory=SheetExtras)
 
     def rows(self) -> Iterator[NumberedRow]:
         """All rows of the sheet, from Excel row 1, as ``(excel_row, values)``."""
-        return _iter_sheet(self._sheet, self._merged)
+        return _iter_sheet(self._sheet, self._merged, self.extras.errors)
+
+    @property
+    def formats(self) -> dict[tuple[int, int], str]:
+        """(Excel row, 0-based column) → number-format kind (``xmlscan.PERCENT`` or a zero
+        mask) of the cells whose format changes how a number reads (.xlsx only)."""
+        return self.extras.formats
+
+
+class Workbook:
+    """An upload checked and opened; its sheets are loaded one at a time (``load``), so a
+    workbook of several big sheets never holds more than one in memory."""
+
+    def __init__(self, data: bytes, filename: str, limits: Limits):
+        check_file(data, filename, limits)
+        self.limits = limits
+        self.extras: dict[str, SheetExtras] = {}
+        data = self._prescan(data, limits)
+        self._book = _open_workbook(data)
+        self.sheet_names = list(self._book.sheet_names)
+        self.candidates, self.hidden = _candidate_sheets(self._book)
+
+    def _prescan(self, data: bytes, limits: Limits) -> bytes:
+        """Bound the used range of every sheet before calamine builds its grid (see xmlscan)."""
+        try:
+            if data[:4] == _ZIP_MAGIC:
+                with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                    names = set(archive.namelist())
+                    if "xl/workbook.bin" in names:
+                        raise FileRejected(
+                            "Двоичная книга Excel (.xlsb) не принимается. Сохраните файл как "
+                            "«Книга Excel» (.xlsx) и загрузите снова."
+                        )
+                    if "content.xml" in names and "xl/workbook.xml" not in names:
+                        self.extras = xmlscan.scan_ods(
+                            archive, limits.max_cells, limits.max_columns
+                        )
+                        return data
+                    return self._prescan_xlsx(data, archive, limits)
+            if data[:8] == _OLE2_MAGIC:
+                self.extras = xmlscan.scan_xls(data, limits.max_cells, limits.max_columns)
+        except xmlscan.SheetTooLarge as err:
+            name, _, cell = err.cell.rpartition("!")
+            raise FileRejected(_too_large(name, cell, err.rows, err.cols, limits)) from None
+        return data
+
+    def _prescan_xlsx(self, data: bytes, archive: zipfile.ZipFile, limits: Limits) -> bytes:
+        styles = xmlscan.xlsx_styles(archive)
+        replaced: dict[str, bytes] = {}
+        actual = {name.casefold(): name for name in archive.namelist()}
+        named = [
+            (name, actual[member.casefold()])
+            for name, member in xmlscan.xlsx_sheet_members(archive).items()
+            if member.casefold() in actual
+        ]
+        # a sheet part the workbook does not name (or names oddly) is scanned all the same:
+        # whatever calamine may read is bounded first
+        seen = {member for _, member in named}
+        named += [
+            ("", member)
+            for member in actual.values()
+            if member.lower().startswith(("xl/worksheets/", "xl/dialogsheets/", "xl/macrosheets/"))
+            and member.lower().endswith(".xml")
+            and member not in seen
+        ]
+        for name, member in named:
+            try:
+                extras, xml = xmlscan.scan_xlsx_sheet(
+                    data, archive, member, styles, limits.max_cells, limits.max_columns
+                )
+            except xmlscan.SheetTooLarge as err:
+                raise FileRejected(_too_large(name, err.cell, err.rows, err.cols, limits)) from None
+            if name:
+                self.extras[name] = extras
+            if xml is not None:
+                replaced[member] = xml
+        return xmlscan.replace_members(data, replaced) if replaced else data
+
+    def load(self, name: str) -> SheetRows | None:
+        """The sheet with its first rows read; None when it is empty."""
+        sheet = _load_sheet(self._book, name)
+        if sheet.end is None:
+            return None
+        extras = self.extras.get(name) or SheetExtras()
+        merged = sheet.merged_cell_ranges
+        if merged is None:
+            merged = extras.merges or []
+        peek = list(_take(_iter_sheet(sheet, merged, extras.errors), PEEK_ROWS))
+        return SheetRows(
+            sheet_name=name,
+            sheet_names=self.sheet_names,
+            row_count=sheet.end[0] + 1,
+            peek=peek,
+            _sheet=sheet,
+            _merged=merged,
+            extras=extras,
+        )
+
+    def close(self) -> None:
+        self._book.close()  # the loaded sheets keep their own data
+
+
+def open_workbook(data: bytes, filename: str, limits: Limits) -> Workbook:
+    return Workbook(data, filename, limits)
 
 
 def open_sheet_rows(
@@ -88,43 +208,37 @@ def open_sheet_rows(
     *,
     score: Callable[[Sequence[NumberedRow]], float] | None = None,
 ) -> SheetRows:
-    """Check the file, open it and pick the sheet that looks most like an asset list.
+    """Check the file, open it and pick the one sheet that looks most like an asset list.
 
     ``score`` rates the first rows of a sheet (higher is better); by default the number of known
-    columns found by header detection. With one sheet it is not called.
-    """
-    check_file(data, filename, limits)
-    workbook = _open_workbook(data)
+    columns found by header detection."""
+    book = open_workbook(data, filename, limits)
     try:
-        loaded: list[tuple[str, Any, list[NumberedRow]]] = []
-        for name in _candidate_sheets(workbook):
-            sheet = _load_sheet(workbook, name)
-            if sheet.end is not None:
-                merged = sheet.merged_cell_ranges or []
-                loaded.append((name, sheet, list(_take(_iter_sheet(sheet, merged), PEEK_ROWS))))
-        if not loaded:
-            raise FileRejected("В файле нет данных: все листы пустые.")
         rate = score or header_score
-        # max() keeps the first of equals: on a tie the sheet further left wins
-        name, sheet, peek = (
-            max(loaded, key=lambda item: rate(item[2])) if len(loaded) > 1 else loaded[0]
-        )
-        row_count = sheet.end[0] + 1
-        if row_count > limits.max_rows:
-            raise FileRejected(
-                f"Слишком много строк на листе «{name}»: {_count(row_count)}, допускается не "
-                f"более {_count(limits.max_rows)}. Разделите список на несколько файлов."
-            )
-        return SheetRows(
-            sheet_name=name,
-            sheet_names=list(workbook.sheet_names),
-            row_count=row_count,
-            peek=peek,
-            _sheet=sheet,
-            _merged=sheet.merged_cell_ranges or [],
-        )
+        best: tuple[float, SheetRows] | None = None
+        for name in book.candidates:
+            sheet = book.load(name)
+            if sheet is None:
+                continue
+            rank = rate(sheet.peek) if len(book.candidates) > 1 else 0.0
+            if best is None or rank > best[0]:  # on a tie the sheet further left wins
+                best = (rank, sheet)
+        if best is None:
+            raise FileRejected("В файле нет данных: все листы пустые.")
+        return best[1]
     finally:
-        workbook.close()  # the loaded sheets keep their own data
+        book.close()
+
+
+def _too_large(name: str, cell: str, rows: int, cols: int, limits: Limits) -> str:
+    where = f"на листе «{name}» " if name else ""
+    return (
+        f"Таблица слишком велика: {where}заполнена ячейка {cell}, и лист занимает "
+        f"{_count(rows)} строк × {_count(cols)} столбцов (допускается не более "
+        f"{_count(limits.max_cells)} ячеек и {_count(limits.max_columns)} столбцов). Уберите "
+        "лишнее за пределами таблицы: удалите пустые на вид строки и столбцы после данных "
+        "(в них могут быть пробелы) и загрузите файл снова."
+    ).replace("Таблица слишком велика: на", "Таблица слишком велика: на", 1)
 
 
 # ---------------------------------------------------------------------------- file checks
@@ -137,8 +251,8 @@ def check_file(data: bytes, filename: str, limits: Limits) -> None:
         raise FileRejected("Файл пустой.")
     if size > limits.max_bytes:
         raise FileRejected(
-            f"Файл слишком большой: {size / _MB:.1f} МБ, допускается не более "
-            f"{limits.max_bytes / _MB:.0f} МБ."
+            f"Файл слишком большой: {_megabytes(size)} МБ, допускается не более "
+            f"{_megabytes(limits.max_bytes)} МБ."
         )
     head = data[:8]
     if head.startswith(_ZIP_MAGIC):
@@ -232,12 +346,15 @@ def _open_workbook(data: bytes):
         raise FileRejected(f"Файл повреждён или не является книгой Excel ({_short(exc)}).")
 
 
-def _candidate_sheets(workbook) -> list[str]:
+def _candidate_sheets(workbook) -> tuple[list[str], list[str]]:
+    """(worksheets to read, hidden worksheets left out); all of them when all are hidden."""
     worksheet = python_calamine.SheetTypeEnum.WorkSheet
     visible = python_calamine.SheetVisibleEnum.Visible
     meta = [m for m in workbook.sheets_metadata if m.typ == worksheet]
     shown = [m.name for m in meta if m.visible == visible]
-    return shown or [m.name for m in meta] or list(workbook.sheet_names)
+    if shown:
+        return shown, [m.name for m in meta if m.visible != visible]
+    return [m.name for m in meta] or list(workbook.sheet_names), []
 
 
 def _load_sheet(workbook, name: str):
@@ -250,7 +367,9 @@ def _load_sheet(workbook, name: str):
 
 
 def _iter_sheet(
-    sheet, merged: list[tuple[tuple[int, int], tuple[int, int]]]
+    sheet,
+    merged: list[tuple[tuple[int, int], tuple[int, int]]],
+    errors: dict[tuple[int, int], str] | None = None,
 ) -> Iterator[NumberedRow]:
     start_row, start_col = sheet.start or (0, 0)
     end_row, end_col = sheet.end or (0, 0)
@@ -260,6 +379,10 @@ def _iter_sheet(
         if (r0, c0) != (r1, c1) and r0 <= r1 and c0 <= c1:
             by_top.setdefault(r0, []).append((r0, c0, r1, c1))
     fills: dict[int, list[tuple[int, int, Any]]] = {}  # row -> [(first col, last col, value)]
+    # error cells (#N/A, #DIV/0!…), which calamine reads as empty: {Excel row: [(col, code)]}
+    error_rows: dict[int, list[tuple[int, str]]] = {}
+    for (r, c), code in (errors or {}).items():
+        error_rows.setdefault(r, []).append((c, code))
 
     iterator = iter(sheet.iter_rows())
     first = next(iterator, None)
@@ -280,6 +403,11 @@ def _iter_sheet(
             v if v.__class__ is not str else (v.replace("\x00", "") if "\x00" in v else v) or None
             for v in row
         ]
+        if error_rows and row_index + 1 in error_rows:
+            for c, code in error_rows[row_index + 1]:
+                if c >= len(values):
+                    values.extend([None] * (c + 1 - len(values)))
+                values[c] = CellError(code)
         if row_index in by_top:
             for r0, c0, r1, c1 in by_top[row_index]:
                 value = values[c0] if c0 < len(values) else None
@@ -298,6 +426,12 @@ def _iter_sheet(
 def _take(rows: Iterator[NumberedRow], count: int) -> Iterator[NumberedRow]:
     for _, item in zip(range(count), rows, strict=False):
         yield item
+
+
+def _megabytes(size: int) -> str:
+    """50 MB → «50», 55.4 MB → «55,4» (a decimal comma)."""
+    value = round(size / _MB, 1)
+    return f"{value:.0f}" if value.is_integer() else f"{value:.1f}".replace(".", ",")
 
 
 def _count(number: int) -> str:

@@ -22,8 +22,50 @@ _EXCEL_EPOCH = date(1899, 12, 30)
 _MAX_SERIAL = 2958465  # 31.12.9999
 
 PLACEHOLDERS = frozenset(
-    ("-", "--", "---", "–", "—", "н/д", "нд", "н.д.", "нет данных", "n/a", "na", "#н/д", "#n/a")
+    ("-", "--", "---", "–", "—", "н/д", "нд", "н.д.", "нет данных", "n/a", "na")
 )
+# What Excel shows for a formula that failed, in English and Russian Excel: never an empty cell
+# (an empty cell erases the registry's value on an update), always an invalid one
+ERROR_LITERALS = frozenset(
+    (
+        "#N/A", "#REF!", "#DIV/0!", "#VALUE!", "#NAME?", "#NUM!", "#NULL!", "#GETTING_DATA",
+        "#SPILL!", "#CALC!", "#Н/Д", "#ССЫЛКА!", "#ДЕЛ/0!", "#ЗНАЧ!", "#ИМЯ?", "#ЧИСЛО!",
+        "#ПУСТО!",
+    )
+)  # fmt: skip
+
+
+class CellError:
+    """An error cell of the file (#N/A, #DIV/0!…); calamine reads them as empty, the reader
+    puts this in their place."""
+
+    __slots__ = ("code",)
+
+    def __init__(self, code: str):
+        self.code = code
+
+    def __repr__(self) -> str:
+        return f"CellError({self.code!r})"
+
+    def __str__(self) -> str:
+        return self.code
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CellError) and other.code == self.code
+
+    def __hash__(self) -> int:
+        return hash(("CellError", self.code))
+
+
+def formula_error(value: Any) -> str | None:
+    """«ошибка в формуле: #N/A» for an error cell or a text that is an Excel error, else None."""
+    if value.__class__ is CellError:
+        return f"ошибка в формуле: {value.code}; исправьте формулу или введите значение"
+    if value.__class__ is str and value[:1] == "#" or (value.__class__ is str and "#" in value[:3]):
+        text = value.strip().upper()
+        if text in ERROR_LITERALS:
+            return f"ошибка в формуле: {value.strip()}; исправьте формулу или введите значение"
+    return None
 
 
 def is_blank(value: Any) -> bool:
@@ -40,6 +82,8 @@ def display(value: Any) -> str:
     """A cell value as the user sees it, for error reports."""
     if value is None:
         return ""
+    if value.__class__ is CellError:
+        return value.code
     if isinstance(value, bool):
         return "ИСТИНА" if value else "ЛОЖЬ"
     if isinstance(value, datetime):
@@ -115,6 +159,44 @@ def _plain_digits(core: str) -> str | None:
     if commas + dots == 1:
         return core.replace(",", ".")
     return core.replace(",", "").replace(".", "") if _GROUPED.match(core) else None
+
+
+_UNIT_SPLIT = re.compile(r"\s*([+\-−]?\s*\d[\d \u00a0\u202f\u2009\u2007'’.,]*)\s*(.*?)\s*$", re.S)
+
+
+def number_and_unit(value: Any) -> tuple[float | None, str]:
+    """(number, the unit written after it, lower case without the final dot) of a cell:
+    «14 кгс/см2» → (14.0, «кгс/см2»); a plain number → (number, «»); None when unreadable."""
+    cls = value.__class__
+    if cls is float or cls is int:
+        return _finite(value), ""
+    if cls is not str:
+        return None, ""
+    try:
+        number = float(value)
+    except ValueError:
+        pass
+    else:
+        return (number if math.isfinite(number) else None), ""
+    match = _UNIT_SPLIT.match(value)
+    if match is None:
+        return None, ""
+    number = _number_from_text(match[1].strip())
+    if number is None:
+        return None, ""
+    unit = match[2].lower().replace("ё", "е").rstrip(".").strip()
+    return number, unit
+
+
+def ambiguous_thousands(value: Any) -> bool:
+    """«10,000» or «10.000» in a whole-number field: 10 with a decimal comma, or 10 000 with a
+    thousands separator? Both are whole numbers, so the reading cannot be told from the cell."""
+    if value.__class__ is not str:
+        return False
+    return _AMBIGUOUS.match(value) is not None
+
+
+_AMBIGUOUS = re.compile(r"\s*[+\-−]?\d{1,3}[.,]\d{3}(?!\d)(?:\s*[^\d\s.,].*)?\s*$", re.S)
 
 
 def parse_number(value: Any, expect: str = "число") -> Parsed:
@@ -203,9 +285,11 @@ def two_digit_year(yy: int, today: date | None = None) -> int:
     return 2000 + yy if yy <= pivot else 1900 + yy
 
 
-def parse_date_ex(value: Any) -> tuple[date | None, str | None, bool]:
+def parse_date_ex(value: Any, past: bool = False) -> tuple[date | None, str | None, bool]:
     """``(date, error, approximate)``; approximate is True when only the year (and maybe the
-    month) was given, e.g. «2015 г.» → 01.01.2015."""
+    month) was given, e.g. «2015 г.» → 01.01.2015. With ``past`` (a commissioning or an
+    examination that took place) a two-digit year is never read as a future one: «01.01.35»
+    is 1935."""
     cls = value.__class__
     if cls is date:
         return _in_range(value, value)
@@ -214,7 +298,7 @@ def parse_date_ex(value: Any) -> tuple[date | None, str | None, bool]:
     if cls is float or cls is int:
         return _date_from_number(value)
     if cls is str:
-        return _date_from_text(value)
+        return _date_from_text(value, past)
     if isinstance(value, datetime):
         return _in_range(value.date(), value)
     if isinstance(value, date):
@@ -236,12 +320,14 @@ def _date_from_number(value: float) -> tuple[date | None, str | None, bool]:
     return _in_range(_EXCEL_EPOCH + timedelta(days=int(value)), value)
 
 
-def _date_from_text(text: str) -> tuple[date | None, str | None, bool]:
+def _date_from_text(text: str, past: bool = False) -> tuple[date | None, str | None, bool]:
     approximate = False
     match = _DMY.match(text)
     if match:
         day, month, year = int(match[1]), int(match[2]), match[3]
         number = int(year) if len(year) == 4 else two_digit_year(int(year))
+        if len(year) == 2 and past and number > date.today().year:
+            number -= 100
     elif match := _YMD.match(text):
         number, month, day = int(match[1]), int(match[2]), int(match[3])
     elif match := _YEAR.match(text):
@@ -303,41 +389,67 @@ def _words(text: str) -> list[str]:
 
 
 def _has(words: list[str], *patterns: str) -> bool:
-    """Any word equal to a pattern, or starting with it when the pattern ends with «*»."""
+    """Any word equal to a pattern, or starting with it when the pattern ends with «*»; a
+    pattern «пар+» is the word with a Russian ending only (пар, пара, паровой; not парк)."""
     for pattern in patterns:
         if pattern.endswith("*"):
             stem = pattern[:-1]
             if any(w.startswith(stem) for w in words):
+                return True
+        elif pattern.endswith("+"):
+            stem = pattern[:-1]
+            if any(w.startswith(stem) and _ENDING.fullmatch(w[len(stem) :]) for w in words):
                 return True
         elif pattern in words:
             return True
     return False
 
 
+# what may follow a stem in «пар+»: an inflection, or the -ов-/-ян- of an adjective
+_ENDING = re.compile(
+    r"(?:|а|у|ом|е|ы|ов|ам|ами|ах|о|"
+    r"(?:ов|ев|н|ян|ан)(?:ой|ый|ий|ая|ое|ые|ого|ому|ым|ых|ую|ой|ыми|им|ими)?)"
+)
+
+
 _BOILER = ("котел", "котл*", "котло*", "boiler*", "қазан*", "парогенератор*")
 _PIPE = ("трубопровод*", "pipeline*", "piping", "pipe", "құбыр*")
-_STEAM_QUALIFIER = ("пар*", "горяч*", "сетев*", "steam", "hot", "бу", "ыстық")
+_STEAM_QUALIFIER = ("пар+", "горяч*", "сетев*", "steam", "hot", "бу", "ыстық")
+# «горячего мазута», «горячих нефтепродуктов» are process pipelines; «горячей воды» is not
+_PROCESS_HOT = ("мазут*", "нефт*", "битум*", "масл*", "продукт*", "газ*", "oil")
+# valves and fittings: not technical devices of the list, whatever «кран» says
+_VALVES = (
+    "шаров*", "запорн*", "задвижк*", "клапан*", "вентил*", "затвор*", "регулирующ*",
+    "обратн*", "valve*", "арматур*", "дроссел*",
+)  # fmt: skip
 _PROCESS_QUALIFIER = (
     "технолог*", "process", "нефт*", "газ*", "мазут*", "аммиак*", "кислород*", "продукт*",
     "oil", "gas", "технологиялық", "мұнай*",
 )  # fmt: skip
 
 
+VALVE_MESSAGE = (
+    "похоже на трубопроводную арматуру (кран шаровой, задвижка, клапан) — она не относится к "
+    "техническим устройствам реестра; если это всё же устройство из перечня, укажите его вид"
+)
+
+
 def _device_type_rules(w: list[str]) -> DeviceType | None | str:
     if _has(w, "паропровод*", "теплопровод*"):
         return DeviceType.STEAM_PIPELINE
     if _has(w, *_PIPE):
-        if _has(w, *_STEAM_QUALIFIER):
+        # a pipeline carries process media unless it names steam or hot water
+        if _has(w, *_STEAM_QUALIFIER) and not _has(w, *_PROCESS_HOT):
             return DeviceType.STEAM_PIPELINE
-        if _has(w, *_PROCESS_QUALIFIER):
-            return DeviceType.PROCESS_PIPELINE
-        return "уточните: трубопровод пара и горячей воды или технологический трубопровод"
+        return DeviceType.PROCESS_PIPELINE
     if _has(w, *_BOILER):
         if _has(w, "водогрейн*", "hot", "су", "жылыту*", "теплофикац*"):
             return DeviceType.HOT_WATER_BOILER
         if _has(w, "пар*", "steam", "бу"):  # «пароводогрейный» counts as steam
             return DeviceType.STEAM_BOILER
         return "уточните: котёл паровой или водогрейный"
+    if _has(w, "кран*") and _has(w, *_VALVES) or _has(w, "задвижк*", "клапан*", "valve*"):
+        return "valve"
     if _has(w, "сосуд*", "ресивер*", "vessel*", "receiver*", "ыдыс*", "баллон*", "автоклав*"):
         return DeviceType.PRESSURE_VESSEL
     if _has(w, "деаэратор*", "cylinder*"):
@@ -399,32 +511,58 @@ def _device_type_uncached(text: str) -> Parsed:
     if isinstance(result, DeviceType):
         return result.value, None
     shown = " ".join(text.split())
+    if result == "valve":
+        return None, f"не техническое устройство из перечня? «{shown}» {VALVE_MESSAGE}"
     if isinstance(result, str):
         return None, f"неоднозначный вид устройства: «{shown}»; {result}"
     return None, f"неизвестный вид устройства: «{shown}»; ожидается: {DEVICE_TYPES_EXPECTED}"
 
 
-def _status_rules(w: list[str]) -> EquipmentStatus | None:
-    if _has(w, "списан*", "демонтир*", "утилизир*", "decommission*", "retired", "disposed"):
-        return EquipmentStatus.DECOMMISSIONED
-    if _has(w, "written") or _has(w, "есептен", "шығарыл*"):
-        return EquipmentStatus.DECOMMISSIONED
-    if _has(w, "выведен*", "выведено") and not _has(w, "временно", "ремонт*"):
-        return EquipmentStatus.DECOMMISSIONED
-    if _has(w, "консерв*", "законсерв*", "conserv*", "mothball*"):
-        return EquipmentStatus.CONSERVED
-    if _has(w, "временно", "приостан*", "ремонт*", "простой", "простаив*", "suspend*"):
+def _status_rules(w: list[str]) -> EquipmentStatus | None | str:
+    """The status a phrase means; a str when it is ambiguous (the reason).
+
+    Negations and phrases first: «эксплуатация запрещена» is suspended, not in service;
+    «вывод из эксплуатации» / «выведен из эксплуатации» is decommissioned; a reserve is in
+    service (a device kept ready for work stays under supervision and its examinations go on);
+    «ожидает списания» is not written off yet: suspended."""
+    negated = _has(w, "не", "not", "no", "без", "емес")
+    if _has(w, "запрещ*", "prohibit*", "forbidden", "banned", "тыйым*"):
         return EquipmentStatus.SUSPENDED
-    if _has(w, "idle", "repair*", "тоқтат*", "out") or _has(w, "не", "not"):
+    if _has(w, "ожида*", "подготов*", "pending", "awaiting", "планир*", "предстоит", "к") and _has(
+        w, "списан*", "утилизац*", "демонтаж*", "вывод*", "decommission*", "disposal"
+    ):
+        return EquipmentStatus.SUSPENDED  # still a device: the decision is not carried out
+    if _has(w, "резерв*", "reserve", "standby", "запас*", "резервте"):
+        conserved = _has(w, "консерв*", "законсерв*", "conserv*")
+        return EquipmentStatus.CONSERVED if conserved else EquipmentStatus.IN_SERVICE
+    if _has(w, "временно", "temporarily", "уақытша"):
+        return EquipmentStatus.SUSPENDED
+    if _has(w, "списан*", "демонтир*", "утилизир*", "decommission*", "retired", "disposed"):
+        return "ambiguous" if negated else EquipmentStatus.DECOMMISSIONED
+    if _has(w, "written") or _has(w, "есептен*", "шығарыл*"):
+        return "ambiguous" if negated else EquipmentStatus.DECOMMISSIONED
+    if _has(w, "вывод*", "выведен*", "выведено") and not _has(w, "ремонт*"):
+        if _has(w, "эксплуатац*", "работ*", "службы"):
+            return "ambiguous" if negated else EquipmentStatus.DECOMMISSIONED
+        return "ambiguous"
+    if _has(w, "консерв*", "законсерв*", "conserv*", "mothball*"):
+        return "ambiguous" if negated else EquipmentStatus.CONSERVED
+    if _has(w, "приостан*", "ремонт*", "простой", "простаив*", "suspend*", "неисправ*"):
+        return EquipmentStatus.SUSPENDED
+    if _has(w, "idle", "repair*", "тоқтат*", "out", "остановлен*", "stopped", "аварийн*"):
         return EquipmentStatus.SUSPENDED
     if _has(w, "эксплуатир*", "эксплуатац*", "работ*", "действ*", "service", "operat*"):
-        return EquipmentStatus.IN_SERVICE
-    if _has(w, "active", "пайдалану*", "жұмыс", "строю", "резерв*", "reserve", "standby"):
-        return EquipmentStatus.IN_SERVICE
+        return EquipmentStatus.SUSPENDED if negated else EquipmentStatus.IN_SERVICE
+    if _has(w, "active", "пайдалану*", "жұмыс", "строю", "исправ*", "working", "in"):
+        return EquipmentStatus.SUSPENDED if negated else EquipmentStatus.IN_SERVICE
     return None
 
 
-STATUSES_EXPECTED = "в эксплуатации, приостановлено, законсервировано или списано"
+STATUSES_EXPECTED = (
+    "«в эксплуатации» (в том числе в резерве), «приостановлено» (ремонт, простой, "
+    "эксплуатация запрещена, ожидает списания), «законсервировано» или «списано» (выведено из "
+    "эксплуатации)"
+)
 _STATUS_CODES = frozenset(member.value for member in EquipmentStatus)
 _status_cache: dict[str, Parsed] = {}
 
@@ -441,9 +579,11 @@ def parse_status(value: Any) -> Parsed:
             if joined in _STATUS_CODES
             else (_status_rules(words) if words else None)
         )
+        shown = " ".join(key.split())
         if result is None:
-            shown = " ".join(key.split())
             found = (None, f"неизвестный статус: «{shown}»; ожидается: {STATUSES_EXPECTED}")
+        elif isinstance(result, str) and not isinstance(result, EquipmentStatus):
+            found = (None, f"неоднозначный статус: «{shown}»; ожидается: {STATUSES_EXPECTED}")
         else:
             found = (result.value, None)
         if len(_status_cache) < 10_000:

@@ -84,7 +84,7 @@ def test_export_follows_the_filter_in_the_users_scope(client, world, fleet, logi
     assert sorted(inventories) == sorted(["A-INV-1", "A-INV-2", "=1+1"])
     assert inventories == listed(client, "?flag=must_plan")  # the same rows as the page
     assert "B-INV-1" not in inventories  # must be planned too, but another organization's
-    flags = header.index("Признаки")
+    flags = header.index("Признаки (расчёт)")
     assert all(MUST_PLAN in r[flags] for r in rows)
     # the stored items agree: exactly the must-plan ones of org A
     today = date.today()
@@ -139,11 +139,11 @@ def test_export_header_is_frozen_and_dates_are_dates(client, world, fleet, login
     old = rows["A-INV-1"]
     commissioned = old[header.index("Дата ввода в эксплуатацию")]
     assert commissioned.is_date and commissioned.value == datetime(2000, 1, 1)
-    life_end = old[header.index("Срок службы до")]
+    life_end = old[header.index("Срок службы до (расчёт)")]
     assert life_end.is_date and life_end.value == datetime(2020, 1, 1)
     assert old[header.index("Год изготовления")].value == 1999
     assert old[header.index("Год изготовления")].data_type == "n"
-    wear = old[header.index("Физический износ, %")]
+    wear = old[header.index("Износ, % (расчёт)")]
     assert wear.data_type == "n" and wear.value == 100
     assert rows["A-NEW"][header.index("Тип устройства")].value == "Грузоподъёмный кран"
     assert sheet.auto_filter.ref and sheet.auto_filter.ref.startswith("A1:")

@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 from core.audit import AuditEvent
 from core.extensions import db
 from equipment import importing
-from equipment.catalog import DeviceType, EquipmentStatus, InspectionKind
+from equipment.catalog import AssessmentMethod, DeviceType, EquipmentStatus, InspectionKind
 from equipment.excel.reader import FileRejected, Limits
 from equipment.importing import ImportOptions, ImportRefused, commit_batch, preview_batch
 from equipment.models import (
@@ -39,9 +39,11 @@ from equipment.models import (
     ImportBatch,
     Inspection,
 )
+from equipment.services import refresh_curves
 from tests.conftest import need
 
 SAMPLES = Path(os.environ.get("OPO_SAMPLES_DIR", Path(__file__).parents[1] / "samples"))
+
 ORG_BIN = "040540526019"
 SAMPLE_FACILITIES = {
     "OPO-01": "Котельная №1",
@@ -476,7 +478,8 @@ def test_a_commit_failing_midway_leaves_nothing_behind(site, monkeypatch, make):
     data = sample(CLEAN)
     data = edited(data, {"N2": "OPO-99"})  # one row in a new facility
     batch, plan = preview(site.org, data, "list.xlsx", site.eng)
-    assert plan.new_facilities == ["OPO-99"] and plan.counts()["missing"] == 1
+    assert [f["code"] for f in plan.new_facilities] == ["OPO-99"]
+    assert plan.counts()["missing"] == 1
     before = state()
     seen = {}
 
@@ -487,6 +490,7 @@ def test_a_commit_failing_midway_leaves_nothing_behind(site, monkeypatch, make):
         seen["facilities"] = session.scalar(select(func.count()).select_from(Facility))
         raise RuntimeError("the database went away")
 
+    working = importing.refresh_curves
     monkeypatch.setattr(importing, "refresh_curves", fail_after_the_writes)
     with pytest.raises(RuntimeError):
         commit(batch, site.eng, create_facilities=True, decommission_missing=True)
@@ -500,7 +504,8 @@ def test_a_commit_failing_midway_leaves_nothing_behind(site, monkeypatch, make):
     stored = db.session.get(ImportBatch, batch.id)
     assert stored.status == "previewed" and stored.committed_at is None
 
-    monkeypatch.undo()  # the same batch can still be loaded once the failure is gone
+    # the same batch can still be loaded once the failure is gone
+    monkeypatch.setattr(importing, "refresh_curves", working)
     counts = commit(batch, site.eng, create_facilities=True, decommission_missing=True)
     assert counts["created"] == 250 and counts["decommissioned"] == 1
     assert count(Equipment) == 3 + 1 + 250
@@ -678,7 +683,7 @@ def test_unknown_facilities_are_listed_and_created_only_when_agreed(site):
         ]
     )
     batch, plan = preview(site.org, data, "new.xlsx", site.eng)
-    assert plan.new_facilities == ["OPO-09"]
+    assert plan.new_facilities == [{"label": "OPO-09", "code": "OPO-09", "name": "OPO-09"}]
     assert plan.counts()["created"] == 4
     before = state()
     with pytest.raises(ImportRefused) as refused:
@@ -1218,7 +1223,7 @@ def test_api_reports_invalid_rows_with_fields_and_loads_directly(site, client, m
     report = response.get_json()
     assert report["invalid"] == 5 and len(report["errors"]) == 5
     for error in report["errors"]:
-        assert set(error) == {"row", "column", "value", "message"}
+        assert set(error) == {"row", "sheet", "column", "value", "message"}
     by_row = {e["row"]: e for e in report["errors"]}
     assert by_row[26]["column"] == "Ввод в эксплуатацию"
     assert by_row[26]["value"] == "31.02.2015"
@@ -1310,7 +1315,7 @@ def test_cli_dry_run_json_writes_nothing(site, runner, tmp_path):
     assert report["missing"] == 0
     assert len(report["errors"]) == 5
     for error in report["errors"]:
-        assert set(error) == {"row", "column", "value", "message"}
+        assert set(error) == {"row", "sheet", "column", "value", "message"}
     assert {e["row"] for e in report["errors"]} == {14, 26, 49, 85, 110}
     assert state() == before
     assert count(ImportBatch) == 0
@@ -1574,3 +1579,284 @@ def test_superscript_digits_are_text_not_numbers(client, world, login_as):
     report = response.get_json()
     assert (report["rows"], report["created"], report["invalid"]) == (2, 1, 1), report
     assert report["errors"][0]["value"] == "19⁹0"
+
+
+# ---------------------------------------------------------------------------- adversarial files
+
+H = ["№ п/п", "Инвентарный номер", "Наименование", "Вид ТУ", "Код ОПО"]
+
+
+def book(rows, merges=(), sheets=None, formats=None) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    for values in rows:
+        sheet.append(values)
+    for cell_range in merges:
+        sheet.merge_cells(cell_range)
+    for ref, number_format in (formats or {}).items():
+        sheet[ref].number_format = number_format
+    for title, more in sheets or []:
+        extra = workbook.create_sheet(title)
+        for values in more:
+            extra.append(values)
+    return save(workbook)
+
+
+def cranes(prefix: str, count: int, facility: str) -> list[list]:
+    return [
+        [i + 1, f"{prefix}-{i}", f"Кран {prefix}{i}", "кран мостовой", facility]
+        for i in range(count)
+    ]
+
+
+def test_every_list_sheet_counts_and_nothing_on_another_sheet_is_missing(site, make):
+    for i in range(32):
+        make.equipment(
+            site.fac["OPO-01"], f"A-{i}", name=f"Кран A{i}", device_type=DeviceType.CRANE
+        )
+    for i in range(68):
+        make.equipment(
+            site.fac["OPO-01"], f"B-{i}", name=f"Кран B{i}", device_type=DeviceType.CRANE
+        )
+    data = book(
+        [H, *cranes("A", 32, "OPO-01")], sheets=[("Прочие ТУ", [H, *cranes("B", 68, "OPO-01")])]
+    )
+    batch, plan = preview(site.org, data, "two.xlsx", site.eng)
+    assert plan.counts()["rows"] == 100 and plan.counts()["missing"] == 0
+    assert [s["name"] for s in plan.sheets if s["read"]] == ["Sheet", "Прочие ТУ"]
+    commit(batch, site.eng, decommission_missing=True)
+    assert count(Equipment, Equipment.status == EquipmentStatus.DECOMMISSIONED) == 0
+
+
+def test_failed_rows_of_several_sheets_download_one_sheet_each(site, client, login_as):
+    login_as(site.eng)
+    first = [H, [1, "E-1", "Кран", "кран", "OPO-01"], [2, "E-2", None, "кран", "OPO-01"]]
+    second = [H, [1, "E-3", "Таль", "неведомое", "OPO-02"]]
+    batch_id = batch_id_from(upload(client, book(first, sheets=[("Склад", second)])))
+    page = text_of(client.get(f"/imports/{batch_id}"))
+    assert "«Склад»" in page and page_counts(page)["invalid"] == 2
+    workbook = _download_errors(client, batch_id)
+    assert workbook.sheetnames == ["Sheet", "Склад"]
+    assert [r[1] for r in workbook["Склад"].iter_rows(min_row=2, values_only=True)] == ["E-3"]
+    assert "неизвестный вид" in workbook["Склад"]["F2"].value
+
+
+def test_error_cells_never_erase_registry_values(site, make):
+    make.equipment(site.fac["OPO-01"], "N-1", model="М-860", manufacture_year=1997)
+    rows = [
+        ["Код ОПО", "Инвентарный номер", "Наименование", "Модель", "Год изготовления"],
+        ["OPO-01", "N-1", "Котел N-1", "#N/A", "#REF!"],
+    ]
+    batch, plan = preview(site.org, book(rows), actor=site.eng)
+    assert {e["message"].split(";")[0] for e in plan.errors} == {
+        "ошибка в формуле: #N/A",
+        "ошибка в формуле: #REF!",
+    }
+    assert plan.counts()["updated"] == 0
+    with pytest.raises(ImportRefused, match="нет ни одной правильной строки"):
+        commit(batch, site.eng, commit_valid_only=True)
+    assert (item("N-1").model, item("N-1").manufacture_year) == ("М-860", 1997)
+
+
+def test_an_unchanged_export_imports_as_unchanged(site, make, client, login_as):
+    for i in range(6):
+        make.equipment(
+            site.fac[f"OPO-0{i % 5 + 1}"],
+            f"X-{i}",
+            name=f"Котел X{i}",
+            model="ДЕ-10",
+            commissioned_on=date(1990 + i, 1, 1),
+            manufacture_year=1989,
+        )
+    measured = ConditionAssessment(
+        equipment_id=item("X-1").id,
+        wear_pct=55.0,
+        assessed_on=date(2020, 1, 1),
+        method=AssessmentMethod.DIAGNOSTICS,
+    )
+    db.session.add(measured)
+    db.session.flush()
+    refresh_curves(db.session, [item("X-1").id], {})
+    db.session.commit()
+    login_as(site.eng)
+    exported = client.get("/equipment/export.xlsx")
+    assert exported.status_code == 200
+    assessments = count(ConditionAssessment)
+    batch, plan = preview(site.org, exported.get_data(), "export.xlsx", site.eng)
+    counts = plan.counts()
+    assert (counts["created"], counts["updated"], counts["invalid"]) == (0, 0, 0), plan.errors
+    assert counts["unchanged"] == count(Equipment, Equipment.organization_id == site.org.id)
+    assert "wear_pct" not in plan.mapping.values()
+    assert any("Расчётные столбцы" in note for note in plan.notes)
+    commit(batch, site.eng)
+    assert count(ConditionAssessment) == assessments
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        "ОПО-01",  # Cyrillic letters
+        "opo 01",
+        "Котельная № 1",
+        "Котельная N1",
+        "ОПО «Котельная №1»",
+        "ОПО: «Котельная №1»",
+        "Котельная №1 (рег. № А12-00001-0001)",
+        "Опасный производственный объект «Котельная №1»",
+        "1. Котельная №1",
+        "КОТЕЛЬНАЯ  №1",
+    ],
+)
+def test_facilities_are_found_for_small_differences(site, make, label):
+    make.equipment(site.fac["OPO-01"], "F-1")
+    rows = [
+        ["ОПО", "Инвентарный номер", "Наименование", "Вид ТУ"],
+        [label, "F-1", "Котел F-1", "котел паровой"],
+        [label, "F-2", "Котел F-2", "котел паровой"],
+    ]
+    batch, plan = preview(site.org, book(rows), actor=site.eng)
+    assert plan.new_facilities == [] and plan.errors == []
+    assert {r.facility_key for r in plan.rows} == {("id", str(site.fac["OPO-01"].id))}
+    assert [r.action for r in plan.rows] == ["unchanged", "create"]
+
+
+def test_long_new_facility_names_get_unique_codes(site, client, login_as):
+    long = "Участок подъёмных сооружений и грузоподъёмных механизмов"
+    rows = [
+        ["№ п/п", "Инв. №", "Наименование", "Вид ТУ"],
+        [f"ОПО: {long} №1"],
+        [1, "L-1", "Кран", "кран"],
+        [f"ОПО: {long} №2"],
+        [2, "L-2", "Таль", "таль"],
+    ]
+    make_existing = Facility(
+        organization_id=site.org.id,
+        code=long[:38].rstrip(),
+        name="есть",
+        region_id=site.org.region_id,
+    )
+    db.session.add(make_existing)
+    db.session.commit()
+    batch, plan = preview(site.org, book(rows), actor=site.eng)
+    codes = [f["code"] for f in plan.new_facilities]
+    assert len(set(c.casefold() for c in codes)) == 2 and all(len(c) <= 40 for c in codes)
+    assert make_existing.code not in codes
+    assert [f["name"] for f in plan.new_facilities] == [f"{long} №1", f"{long} №2"]
+    login_as(site.eng)
+    page = text_of(client.get(f"/imports/{batch.id}"))
+    assert all(f"«{code}»" in page for code in codes)
+    commit(batch, site.eng, create_facilities=True)
+    names = dict(db.session.execute(select(Facility.code, Facility.name)).all())
+    assert {names[c] for c in codes} == {f"{long} №1", f"{long} №2"}
+    assert {k: v for k, v in facility_codes().items() if k.startswith("L-")} == {
+        "L-1": codes[0],
+        "L-2": codes[1],
+    }
+
+
+def test_inventory_numbers_match_the_registry_in_any_case_and_spacing(site, make):
+    make.equipment(site.fac["OPO-01"], "ИН-0000016", name="Котел 16")
+    make.equipment(site.fac["OPO-01"], "0000100200", name="Котел 200")
+    make.equipment(site.fac["OPO-01"], "1001", name="Котел 1001")
+    rows = [
+        ["Код ОПО", "Инвентарный номер", "Наименование", "Вид ТУ"],
+        ["OPO-01", "ин-0000016", "Котел 16", "котел паровой"],
+        ["OPO-01", 100200, "Котел 200", "котел паровой"],
+        ["OPO-01", "1001.0", "Котел 1001", "котел паровой"],
+    ]
+    batch, plan = preview(site.org, book(rows, formats={"B3": "0000000000"}), actor=site.eng)
+    assert [(r.inventory_no, r.action) for r in plan.rows] == [
+        ("ИН-0000016", "unchanged"),
+        ("0000100200", "unchanged"),
+        ("1001", "unchanged"),
+    ]
+    assert plan.counts()["missing"] == 0
+
+
+def test_notes_sheets_and_skipped_rows_are_shown_everywhere(
+    site, client, login_as, runner, tmp_path
+):
+    rows = [
+        ["Инв. №", "Наименование", "Вид ТУ", "Износ", "Код ОПО"],
+        ["W-1", "Таль", "таль", 0.45, "OPO-01"],
+        ["W-2", "Таль", "таль", 0.6, "OPO-01"],
+        ["Итого", None, None, None, None],
+    ]
+    data = book(rows, formats={"D2": "0%", "D3": "0%"})
+    login_as(site.eng)
+    page = text_of(client.get(f"/imports/{batch_id_from(upload(client, data))}"))
+    assert "записан долями единицы в процентном формате" in page
+    assert "итоговая строка" in page
+    token = make_token(site.eng)
+    report = api_upload(client, token, data).get_json()
+    assert any("процентном формате" in n for n in report["notes"])
+    assert report["skipped_rows"][0]["reason"] == "итоговая строка"
+    assert report["sheets"][0]["read"] is True
+    path = tmp_path / "w.xlsx"
+    path.write_bytes(data)
+    result = runner.invoke(
+        args=["equipment", "import", str(path), "--org", ORG_BIN, "--dry-run", "--json"]
+    )
+    assert any("процентном формате" in n for n in json.loads(result.stdout)["notes"])
+
+
+def test_a_title_naming_another_bin_needs_a_confirmation(site, client, login_as):
+    rows = [
+        ["Организация: АО «Бета», БИН 990240001237"],
+        ["Инв. №", "Наименование", "Вид ТУ", "Код ОПО"],
+        ["Z-1", "Кран", "кран", "OPO-01"],
+    ]
+    login_as(site.eng)
+    batch_id = batch_id_from(upload(client, book(rows)))
+    page = text_of(client.get(f"/imports/{batch_id}"))
+    assert "БИН 990240001237" in page and 'name="confirm_warnings"' in page
+    client.post(f"/imports/{batch_id}/commit", data={})
+    assert item("Z-1") is None
+    client.post(f"/imports/{batch_id}/commit", data={"confirm_warnings": "1"})
+    assert item("Z-1") is not None
+    # the organization's own BIN is no warning
+    rows[0] = [f"Организация: ТОО «Альфа», БИН {ORG_BIN}"]
+    batch, plan = preview(site.org, book(rows), actor=site.eng)
+    assert plan.warnings == []
+
+
+def test_wear_without_a_date_takes_the_date_of_the_list(site):
+    rows = [
+        ["Ведомость ТУ по состоянию на 03.11.2026"],
+        ["Инв. №", "Наименование", "Вид ТУ", "Износ, %", "Код ОПО"],
+        ["D-1", "Кран", "кран", 40, "OPO-01"],
+    ]
+    batch, plan = preview(site.org, book(rows), actor=site.eng)
+    assert plan.rows[0].assessment == (40.0, date(2026, 11, 3))
+    assert plan.report()["as_of"] == "2026-11-03"
+    assert any("03.11.2026" in note for note in plan.notes)
+    commit(batch, site.eng)
+    assert db.session.scalar(select(ConditionAssessment.assessed_on)) == date(2026, 11, 3)
+
+
+def test_upload_limits_say_the_real_size_and_count_data_rows(
+    site, client, login_as, app, monkeypatch
+):
+    login_as(site.eng)
+    big = book([H]) + b"\0" * (55 * 1024 * 1024)
+    response = upload(client, big)
+    assert response.status_code == 400
+    assert "Файл слишком большой: 55 МБ, допускается не более 50 МБ" in text_of(response)
+    monkeypatch.setitem(app.config, "IMPORT_MAX_ROWS", 3)
+    response = upload(client, book([H, *cranes("R", 3, "OPO-01")]))
+    assert response.status_code == 302
+
+
+def test_moving_registry_items_into_a_new_facility_needs_a_confirmation(site, make):
+    make.equipment(site.fac["OPO-01"], "M-1")
+    rows = [
+        ["ОПО", "Инвентарный номер", "Наименование", "Вид ТУ"],
+        ["Котельная-бис", "M-1", "Котел M-1", "котел паровой"],
+    ]
+    batch, plan = preview(site.org, book(rows), actor=site.eng)
+    assert len(plan.warnings) == 1 and "перенесены" in plan.warnings[0]
+    with pytest.raises(ImportRefused, match="перенесены"):
+        commit(batch, site.eng, create_facilities=True)
+    assert facility_codes()["M-1"] == "OPO-01"
+    commit(batch, site.eng, create_facilities=True, confirm_warnings=True)
+    assert facility_codes()["M-1"] == "Котельная-бис"
