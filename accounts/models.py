@@ -66,6 +66,10 @@ class Organization(Base):
 
     region: Mapped[Region] = relationship(lazy="joined")
 
+    @property
+    def region_code(self) -> str:
+        return self.region.code
+
     @validates("name")
     def _fold_name(self, _key, value):
         self.search_name = fold(value)
