@@ -120,5 +120,6 @@ def create_org(bin_, name, region, address, phone, email):
 @with_appcontext
 def list_orgs():
     """List organizations: id, BIN, region code, name."""
-    for org in db.session.execute(select(Organization).order_by(Organization.name)).scalars():
+    stmt = select(Organization).order_by(Organization.search_name)
+    for org in db.session.execute(stmt).scalars():
         click.echo(f"{org.id}\t{org.bin}\t{org.region.code}\t{org.name}")
