@@ -10,7 +10,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from accounts.models import Organization
+from accounts.models import Organization, User
 from core.audit import AuditEvent
 from core.extensions import db
 from tests.conftest import login
@@ -250,6 +250,23 @@ def test_the_list_pages(admin, make, world, app, monkeypatch):
     assert _listed(admin) == ["АО «Бета»", "ТОО «Альфа»"]
     assert _listed(admin, "?page=2") == ["ТОО «Ёлочка»"]
     assert "Найдено: 3" in admin.get("/organizations").get_data(as_text=True)
+
+
+def test_the_forms_need_their_csrf_token(admin, world, app):
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        before = org_state()
+        assert admin.post("/organizations/new", data=NEW).status_code == 400
+        edit = admin.post(f"/organizations/{world.org_a.id}/edit", data={**NEW, "bin": ""})
+        assert edit.status_code == 400
+        new_user = {"email": "x@example.kz", "role": "admin", "password_mode": "generate"}
+        assert admin.post("/users/new", data=new_user).status_code == 400
+        reset = admin.post(f"/users/{world.eng_a.id}/password", data={"password_mode": "generate"})
+        assert reset.status_code == 400
+        assert org_state() == before
+        assert db.session.execute(select(func.count()).select_from(User)).scalar_one() == 6
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
 
 
 def test_the_english_page_speaks_english(admin, world):
