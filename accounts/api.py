@@ -9,6 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from accounts import services
 from accounts.auth import acting_user, authenticate_api_request, current_scope
 from accounts.models import Organization, Region, Role, User
 from accounts.schemas import (
@@ -17,10 +18,12 @@ from accounts.schemas import (
     TokenRequestSchema,
     TokenSchema,
     UserSchema,
+    UserUpdateSchema,
 )
 from accounts.services import authenticate, create_user, issue_token
-from core.access import get_visible_or_404, scoped
+from core.access import get_visible_or_404, scoped, valid_id
 from core.extensions import db
+from core.validation import ValidationFailed
 
 blp = Blueprint("accounts_api", __name__, url_prefix="/api/v1", description="Accounts")
 blp.before_request(authenticate_api_request)
@@ -53,19 +56,6 @@ def regions():
     return db.session.execute(select(Region).order_by(Region.code)).scalars().all()
 
 
-@blp.route("/organizations")
-@blp.response(200, OrganizationSchema(many=True))
-def organizations():
-    stmt = scoped(Organization, current_scope()).order_by(Organization.name)
-    return db.session.execute(stmt).scalars().all()
-
-
-@blp.route("/organizations/<int:org_id>")
-@blp.response(200, OrganizationSchema)
-def organization(org_id: int):
-    return get_visible_or_404(db.session, Organization, org_id, current_scope())
-
-
 def admins_only(view):
     """404 for everyone but administrators, before anything else (the body is not even read:
     a non-admin learns nothing from the answer, whatever they send)."""
@@ -78,6 +68,60 @@ def admins_only(view):
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def _organization_or_404(org_id: int) -> Organization:
+    org = db.session.get(Organization, org_id) if valid_id(org_id) else None
+    if org is None:
+        abort(404)
+    return org
+
+
+@blp.route("/organizations")
+class Organizations(MethodView):
+    @blp.response(200, OrganizationSchema(many=True))
+    def get(self):
+        """Organizations the caller can see."""
+        stmt = scoped(Organization, current_scope()).order_by(Organization.search_name)
+        return db.session.execute(stmt).scalars().all()
+
+    @admins_only
+    @blp.arguments(OrganizationSchema)
+    @blp.response(201, OrganizationSchema)
+    def post(self, args):
+        """Register an organization (administrators only; others: 404)."""
+        args["region"] = args.pop("region_code")
+        org = services.create_organization(db.session, acting_user(), **args)
+        db.session.commit()
+        return org
+
+
+@blp.route("/organizations/<int:org_id>")
+class OrganizationItem(MethodView):
+    @blp.response(200, OrganizationSchema)
+    def get(self, org_id: int):
+        return get_visible_or_404(db.session, Organization, org_id, current_scope())
+
+    @admins_only
+    @blp.arguments(OrganizationSchema(partial=True))
+    @blp.response(200, OrganizationSchema)
+    def patch(self, args, org_id: int):
+        """Change an organization (administrators only; others: 404). The BIN can change
+        only while the organization has no facility."""
+        org = _organization_or_404(org_id)
+        if "region_code" in args:
+            args["region"] = args.pop("region_code")
+        services.update_organization(db.session, acting_user(), org, **args)
+        db.session.commit()
+        return org
+
+
+# The use cases name the links of a user "org" and "region"; the API's fields are these.
+USER_FIELDS = {"org": "org_bin", "region": "region_code"}
+
+
+def _user_errors(err: ValidationFailed) -> ValidationFailed:
+    return ValidationFailed({USER_FIELDS.get(k, k): v for k, v in err.errors.items()})
 
 
 @blp.route("/users")
@@ -95,6 +139,42 @@ class Users(MethodView):
     @blp.response(201, UserSchema)
     def post(self, args):
         """Create a user (administrators only)."""
-        user = create_user(db.session, acting_user(), **args)
+        try:
+            user = create_user(db.session, acting_user(), **args)
+        except ValidationFailed as err:
+            raise _user_errors(err) from None
         db.session.commit()
         return user
+
+
+@blp.route("/users/<int:user_id>")
+class UserItem(MethodView):
+    decorators = [admins_only]
+
+    @blp.response(200, UserSchema)
+    def get(self, user_id: int):
+        """A user (administrators only)."""
+        return _user_or_404(user_id)
+
+    @blp.arguments(UserUpdateSchema)
+    @blp.response(200, UserSchema)
+    def patch(self, args, user_id: int):
+        """Change a user (administrators only): the fields sent. ``active: false`` ends the
+        user's login sessions; the last active administrator stays one."""
+        user = _user_or_404(user_id)
+        active = args.pop("active", None)
+        try:
+            services.update_user(db.session, acting_user(), user, **args)
+            if active is not None:
+                services.set_active(db.session, acting_user(), user, active)
+        except ValidationFailed as err:
+            raise _user_errors(err) from None
+        db.session.commit()
+        return user
+
+
+def _user_or_404(user_id: int) -> User:
+    user = db.session.get(User, user_id) if valid_id(user_id) else None
+    if user is None:
+        abort(404)
+    return user

@@ -23,13 +23,19 @@ class RegionSchema(Schema):
 
 
 class OrganizationSchema(Schema):
-    id = fields.Integer()
-    name = fields.String()
-    bin = fields.String()
-    region_id = fields.Integer()
-    address = fields.String(allow_none=True)
-    email = fields.String(allow_none=True)
-    phone = fields.String(allow_none=True)
+    """An operating organization. Created and changed by administrators only; ``region`` is
+    the region's code (GET /api/v1/regions), ``bin`` the 12-digit BIN (check digit verified;
+    spaces and dashes ignored). A PATCH changes the fields it sends. The text is trimmed by
+    accounts.services, which checks the lengths."""
+
+    id = fields.Integer(dump_only=True)
+    name = fields.String(required=True)
+    bin = fields.String(required=True)
+    region_code = fields.String(data_key="region", required=True)
+    region_id = fields.Integer(dump_only=True)
+    address = fields.String(allow_none=True, load_default=None)
+    email = fields.String(allow_none=True, load_default=None)
+    phone = fields.String(allow_none=True, load_default=None)
 
 
 class UserSchema(Schema):
@@ -43,3 +49,16 @@ class UserSchema(Schema):
     password = fields.String(load_only=True, required=True)
     org_bin = fields.String(load_only=True, load_default=None)
     region_code = fields.String(load_only=True, load_default=None)
+
+
+class UserUpdateSchema(Schema):
+    """The fields of a user an administrator changes (those sent; the others stay). The
+    result must obey the rules of a new user: e.g. a regulator made an engineer needs
+    ``org_bin`` and ``region_code: null`` in the same request."""
+
+    email = fields.Email()
+    name = fields.String()
+    role = fields.String()
+    org_bin = fields.String(allow_none=True)
+    region_code = fields.String(allow_none=True)
+    active = fields.Boolean()

@@ -9,7 +9,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -57,21 +57,78 @@ def organization_by_bin(session: Session, bin_: str | None) -> Organization | No
     ).scalar_one_or_none()
 
 
-def create_organization(session: Session, actor, *, name, bin, region_code, **contacts):
-    errors = {}
-    bin_ = normalise_bin(bin)
-    if not is_valid_bin(bin_):
-        errors["bin"] = _l("A BIN is 12 digits with a valid check digit.")
-    elif organization_by_bin(session, bin_):
-        errors["bin"] = _l("An organization with this BIN already exists.")
-    region = region_by_code(session, region_code)
-    if region is None:
-        errors["region"] = _l("Unknown region code «%(code)s».", code=region_code or "")
-    if not (name or "").strip():
+# ---------------------------------------------------------------------------- organizations
+
+ORG_LIMITS = {"name": 300, "address": 500, "phone": 60}
+
+
+def one_line(value) -> str | None:
+    """Text as typed into a one-line field: outer and repeated inner whitespace dropped."""
+    return " ".join((value or "").split()) or None
+
+
+def organization_has_facilities(session: Session, org: Organization) -> bool:
+    stmt = select(Organization.id).where(
+        Organization.id == org.id, Organization.operates_facilities()
+    )
+    return session.execute(stmt).first() is not None
+
+
+def _organization_values(session: Session, data: dict, org: Organization | None) -> dict:
+    """The checked column values for the fields given in ``data`` (every field when creating):
+    name, bin, region (a code), address, phone, email. Raises ValidationFailed."""
+    errors: dict[str, str] = {}
+    values: dict = {}
+
+    def given(key: str) -> bool:
+        return org is None or key in data
+
+    for key, limit in ORG_LIMITS.items():
+        if given(key):
+            text = one_line(data.get(key))
+            if text is not None and len(text) > limit:
+                errors[key] = _l("At most %(max)s characters.", max=limit)
+            values[key] = text
+    if given("name") and not values.get("name") and "name" not in errors:
         errors["name"] = _l("Give the organization's name.")
+    if given("bin"):
+        bin_ = normalise_bin(data.get("bin"))
+        if not is_valid_bin(bin_):
+            errors["bin"] = _l("A BIN is 12 digits with a valid check digit.")
+        elif org is None or bin_ != org.bin:
+            if organization_by_bin(session, bin_) is not None:
+                errors["bin"] = _l("An organization with this BIN already exists.")
+            elif org is not None and organization_has_facilities(session, org):
+                errors["bin"] = _l(
+                    "The BIN cannot be changed once the organization has facilities in the "
+                    "registry."
+                )
+        values["bin"] = bin_
+    if given("region"):
+        code = one_line(data.get("region"))
+        region = region_by_code(session, code)
+        if region is None:
+            errors["region"] = (
+                _l("Unknown region code «%(code)s».", code=code[:20])
+                if code
+                else _l("Choose a region from the list.")
+            )
+        else:
+            values["region_id"] = region.id
+    if given("email"):
+        email = (one_line(data.get("email")) or "").lower() or None
+        if email is not None and (len(email) > 254 or not EMAIL_RE.match(email)):
+            errors["email"] = _l("Enter an e-mail address like name@example.kz.")
+        values["email"] = email
     if errors:
         raise ValidationFailed(errors)
-    org = Organization(name=name.strip(), bin=bin_, region_id=region.id, **contacts)
+    return values
+
+
+def create_organization(session: Session, actor, **data) -> Organization:
+    """Register an operating organization: name, bin, region (a code) and optionally address,
+    phone, email. The BIN must pass its checksum and be new; audited."""
+    org = Organization(**_organization_values(session, data, None))
     session.add(org)
     session.flush()
     audit.record(
@@ -79,10 +136,81 @@ def create_organization(session: Session, actor, *, name, bin, region_code, **co
         actor=actor,
         entity=org,
         action="create",
-        changes=audit.diff({}, {"name": org.name, "bin": org.bin, "region_id": region.id}),
+        changes=audit.diff({}, audit.snapshot(org, Organization.AUDITED)),
         organization_id=org.id,
     )
     return org
+
+
+def update_organization(session: Session, actor, org: Organization, **data) -> bool:
+    """Change the fields given (as for create_organization); False when nothing changed.
+
+    The BIN may change only while the organization has no facility: it is how imports, the
+    regulator and the plans name the operator, and its check digit catches a mistyped digit,
+    so another valid BIN for an organization with a registry is another legal entity, not a
+    typo. Every change is audited, before -> after."""
+    values = _organization_values(session, data, org)
+    before = audit.snapshot(org, Organization.AUDITED)
+    for key, value in values.items():
+        setattr(org, key, value)
+    changes = audit.diff(before, audit.snapshot(org, Organization.AUDITED))
+    if not changes:
+        return False
+    session.flush()
+    audit.record(
+        session, actor=actor, entity=org, action="update", changes=changes, organization_id=org.id
+    )
+    return True
+
+
+# ---------------------------------------------------------------------------- users
+
+PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def generate_password() -> str:
+    """A password to hand over once: 16 characters in four groups, no look-alike characters
+    (0/O, 1/l/I), about 90 bits."""
+    groups = ("".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(4)) for _ in range(4))
+    return "-".join(groups)
+
+
+def _check_email(session: Session, email: str | None, user: User | None, errors: dict) -> str:
+    email = (email or "").strip().lower()
+    if len(email) > 254 or not EMAIL_RE.match(email):  # 254: the column and RFC 5321
+        errors["email"] = _l("Enter an e-mail address like name@example.kz.")
+    elif (user is None or email != user.email) and session.execute(
+        select(User.id).where(User.email == email)
+    ).first():
+        errors["email"] = _l("A user with this e-mail already exists.")
+    return email
+
+
+def _check_links(session: Session, role_, org_bin, region_code, errors: dict):
+    """(organization, region) of a user of the role: an engineer needs an organization, only
+    engineers have one; only regulators have a region (none: the national level)."""
+    org = region = None
+    if role_ == Role.ENGINEER:
+        org = organization_by_bin(session, org_bin)
+        if org is None:
+            errors["org"] = _l("An engineer needs the BIN of an existing organization.")
+    elif org_bin:
+        errors["org"] = _l("Only engineers belong to an organization.")
+    if region_code:
+        region = region_by_code(session, region_code)
+        if region is None:
+            errors["region"] = _l("Unknown region code «%(code)s».", code=region_code[:20])
+        elif role_ is not None and role_ != Role.REGULATOR:
+            errors["region"] = _l("Only regulators are bound to a region.")
+    return org, region
+
+
+def _role(value, errors: dict):
+    try:
+        return Role(value)
+    except ValueError:
+        errors["role"] = _l("The role must be one of: engineer, regulator, admin.")
+        return None
 
 
 def create_user(
@@ -97,38 +225,18 @@ def create_user(
     region_code: str | None = None,
 ) -> User:
     errors: dict[str, str] = {}
-    email = (email or "").strip().lower()
-    if len(email) > 254 or not EMAIL_RE.match(email):  # 254: the column and RFC 5321
-        errors["email"] = _l("Enter an e-mail address like name@example.kz.")
-    elif session.execute(select(User.id).where(User.email == email)).first():
-        errors["email"] = _l("A user with this e-mail already exists.")
+    email = _check_email(session, email, None, errors)
     if len(name or "") > 200:  # the column's length (PostgreSQL refuses longer text)
         errors["name"] = _l("At most %(max)s characters.", max=200)
     if problem := password_problem(password):
         errors["password"] = problem
-    try:
-        role_ = Role(role)
-    except ValueError:
-        errors["role"] = _l("The role must be one of: engineer, regulator, admin.")
-        role_ = None
-    org = region = None
-    if role_ == Role.ENGINEER:
-        org = organization_by_bin(session, org_bin)
-        if org is None:
-            errors["org"] = _l("An engineer needs the BIN of an existing organization.")
-    elif org_bin:
-        errors["org"] = _l("Only engineers belong to an organization.")
-    if region_code:
-        region = region_by_code(session, region_code)
-        if region is None:
-            errors["region"] = _l("Unknown region code «%(code)s».", code=region_code)
-        elif role_ != Role.REGULATOR:
-            errors["region"] = _l("Only regulators are bound to a region.")
+    role_ = _role(role, errors)
+    org, region = _check_links(session, role_, org_bin, region_code, errors)
     if errors:
         raise ValidationFailed(errors)
     user = User(
         email=email,
-        name=name or "",
+        name=(name or "").strip(),
         password_hash=hash_password(password),
         role=role_,
         organization_id=org.id if org else None,
@@ -145,6 +253,69 @@ def create_user(
         organization_id=user.organization_id,
     )
     return user
+
+
+def update_user(session: Session, actor, user: User, **changes) -> bool:
+    """Change a user's email, name, role, org_bin or region_code (those given; the others stay)
+    under the rules of create_user, for the user as it would then be: a change of role that
+    leaves an organization or a region the new role cannot have is refused, not tidied away.
+    The last active administrator cannot stop being one. False when nothing changed.
+
+    The scope follows at once (it is read from the user's row on every request); the login
+    sessions and API tokens stay."""
+    errors: dict[str, str] = {}
+    email = user.email
+    if "email" in changes:
+        email = _check_email(session, changes["email"], user, errors)
+    name = user.name
+    if "name" in changes:
+        name = (changes["name"] or "").strip()
+        if len(name) > 200:
+            errors["name"] = _l("At most %(max)s characters.", max=200)
+    role_ = _role(changes["role"], errors) if "role" in changes else user.role
+    org_bin = changes.get("org_bin", user.organization.bin if user.organization else None)
+    region_code = changes.get("region_code", user.region.code if user.region else None)
+    org, region = _check_links(session, role_, org_bin, region_code, errors)
+    if errors:
+        raise ValidationFailed(errors)
+    if user.role == Role.ADMIN and role_ != Role.ADMIN and user.active:
+        keep_an_active_admin(session, user, "role")
+    before = audit.snapshot(user, USER_AUDITED)
+    user.email, user.name, user.role = email, name, role_
+    user.organization_id = org.id if org else None
+    user.region_id = region.id if region else None
+    changes_ = audit.diff(before, audit.snapshot(user, USER_AUDITED))
+    if not changes_:
+        return False
+    session.flush()
+    session.expire(user, ["organization", "region"])
+    audit.record(
+        session,
+        actor=actor,
+        entity=user,
+        action="update",
+        changes=changes_,
+        organization_id=user.organization_id or before["organization_id"],
+    )
+    return True
+
+
+def keep_an_active_admin(session: Session, user: User, field: str) -> None:
+    """Refuse to take away the last active administrator (``user`` is about to stop being one).
+
+    The active administrators' rows are written first: that takes their row locks on
+    PostgreSQL and the database's write lock on SQLite, so two administrators demoting each
+    other at the same moment are serialised and the second sees the first one's change."""
+    active_admins = (User.role == Role.ADMIN, User.active.is_(True))
+    session.execute(
+        update(User).where(*active_admins).values(active=True),
+        execution_options={"synchronize_session": False},
+    )
+    others = session.execute(
+        select(func.count()).where(*active_admins, User.id != user.id)
+    ).scalar_one()
+    if not others:
+        raise ValidationFailed({field: _l("There must remain at least one active administrator.")})
 
 
 def change_password(
@@ -206,6 +377,8 @@ def set_active(session: Session, actor, user: User, active: bool) -> bool:
         raise ValidationFailed({"active": _l("You cannot deactivate your own account.")})
     if user.active == active:
         return False
+    if not active and user.role == Role.ADMIN:
+        keep_an_active_admin(session, user, "active")
     user.active = active
     audit.record(
         session,

@@ -1,4 +1,5 @@
-"""Login, logout, the profile (password, login sessions, API tokens), and the admin's users."""
+"""Login, logout and the profile (password, login sessions, API tokens). The administrators'
+pages are in accounts.admin_views."""
 
 from __future__ import annotations
 
@@ -12,10 +13,9 @@ from sqlalchemy import select
 from accounts import services, sessions
 from accounts.auth import current_login_session, log_in, log_out
 from accounts.forms import LoginForm, PasswordForm, TokenForm
-from accounts.models import ApiToken, Role, User
+from accounts.models import ApiToken
 from accounts.services import authenticate, issue_token, revoke_token
 from accounts.useragent import browser_label
-from core.access import valid_id
 from core.extensions import db
 from core.validation import ValidationFailed
 
@@ -154,41 +154,3 @@ def revoke(token_id: int):
     db.session.commit()
     flash(_("The token has been revoked."), "info")
     return redirect(url_for("accounts.profile"))
-
-
-def _admin_only() -> None:
-    if current_user.role != Role.ADMIN:
-        abort(404)
-
-
-@bp.get("/users")
-@login_required
-def users():
-    _admin_only()
-    rows = db.session.execute(select(User).order_by(User.email)).scalars()
-    return render_template("accounts/users.html", users=list(rows))
-
-
-@bp.post("/users/<int:user_id>/deactivate", defaults={"active": False})
-@bp.post("/users/<int:user_id>/activate", defaults={"active": True})
-@login_required
-def set_user_active(user_id: int, active: bool):
-    """Deactivating a user ends their login sessions at once."""
-    _admin_only()
-    user = db.session.get(User, user_id) if valid_id(user_id) else None
-    if user is None:
-        abort(404)
-    try:
-        services.set_active(db.session, current_user, user, active)
-        db.session.commit()
-    except ValidationFailed as err:
-        db.session.rollback()
-        for message in err.errors.values():
-            flash(str(message), "error")
-    else:
-        if active:
-            flash(_("%(email)s can log in again.", email=user.email), "success")
-        else:
-            message = _("%(email)s is deactivated; their sessions have ended.", email=user.email)
-            flash(message, "info")
-    return redirect(url_for("accounts.users"))

@@ -58,7 +58,9 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    import accounts.admin_views  # noqa: F401 - adds the administrators' pages to accounts_views
     import equipment.import_views  # noqa: F401 - adds the Excel routes to equipment_views
+    import equipment.organization_views  # noqa: F401 - the organizations' list and card
     from accounts.api import blp as accounts_api
     from accounts.views import bp as accounts_views
     from core.views import bp as core_views
@@ -75,10 +77,11 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from accounts.cli import users_cli
+    from accounts.cli import orgs_cli, users_cli
     from equipment.cli import equipment_cli, seed_demo_command
 
     app.cli.add_command(users_cli)
+    app.cli.add_command(orgs_cli)
     app.cli.add_command(equipment_cli)
     app.cli.add_command(seed_demo_command)
 

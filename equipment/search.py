@@ -8,13 +8,10 @@ single plain ``LIKE`` over one column on either database (figures: bench/registr
 
 from __future__ import annotations
 
+from core.text import fold
+
 SEARCHED = ("inventory_no", "name", "factory_no", "registration_no")
 SEPARATOR = "\n"  # a search term never spans two fields: the term is one line
-
-
-def fold(text: str | None) -> str:
-    """Case- and ё-insensitive form of a text: «Котёл ДЕ-25» and «котел де-25» fold alike."""
-    return " ".join((text or "").replace("ё", "е").replace("Ё", "Е").split()).casefold()
 
 
 def search_text(values) -> str:

@@ -229,6 +229,36 @@ def _mapping_form(t: Target) -> dict:
     return {"col:Наименование": "name", "col:Инвентарный номер": "inventory_no"}
 
 
+def _user_form(t: Target) -> dict:
+    """The admin's user form for the target's engineer, renamed."""
+    user = db.session.get(User, t.ids["user_id"]) if t.ids["user_id"] < 2**31 else None
+    org = user.organization if user else None
+    return {
+        "email": user.email if user else "nobody@example.kz",
+        "name": FORGED,
+        "role": "engineer",
+        "org": org.bin if org else "",
+        "region": "",
+    }
+
+
+def _organization_form(t: Target) -> dict:
+    """The admin's organization form for the target's organization, renamed."""
+    org = db.session.get(Organization, t.ids["org_id"]) if t.ids["org_id"] < 2**31 else None
+    return {
+        "name": FORGED,
+        "bin": org.bin if org else "",
+        "region": org.region.code if org else "",
+        "address": "",
+        "phone": "",
+        "email": "",
+    }
+
+
+def _generated_password(t: Target) -> dict:
+    return {"password_mode": "generate"}
+
+
 @dataclass(frozen=True)
 class Route:
     method: str
@@ -291,6 +321,7 @@ OBJECT_ROUTES = [
     Route("GET", "/api/v1/equipment/<int:item_id>/inspections"),
     Route("POST", "/api/v1/equipment/<int:item_id>/inspections", _inspection_json, change=True),
     Route("GET", "/api/v1/organizations/<int:org_id>"),
+    Route("GET", "/organizations/<int:org_id>"),
     Route("GET", "/api/v1/imports/<int:batch_id>"),
     Route("POST", "/api/v1/imports/<int:batch_id>/commit", change=True, ok=200),
 ]
@@ -298,6 +329,23 @@ OBJECT_ROUTES = [
 ADMIN_OBJECT_ROUTES = [
     Route("POST", "/users/<int:user_id>/deactivate", change=True, registry=False),
     Route("POST", "/users/<int:user_id>/activate", change=True, registry=False),
+    Route("GET", "/users/<int:user_id>/edit", change=True, registry=False),
+    Route("POST", "/users/<int:user_id>/edit", _user_form, change=True, registry=False),
+    Route(
+        "POST",
+        "/users/<int:user_id>/password",
+        _generated_password,
+        change=True,
+        registry=False,
+        ok=200,  # the generated password, shown once
+    ),
+    Route("GET", "/organizations/<int:org_id>/edit", change=True, registry=False),
+    Route(
+        "POST", "/organizations/<int:org_id>/edit", _organization_form, change=True, registry=False
+    ),
+    Route("GET", "/api/v1/users/<int:user_id>", registry=False),
+    Route("PATCH", "/api/v1/users/<int:user_id>", _rename, change=True, registry=False),
+    Route("PATCH", "/api/v1/organizations/<int:org_id>", _rename, change=True, registry=False),
 ]
 READS = [r for r in OBJECT_ROUTES if not r.change and r.registry]
 CHANGES = [r for r in OBJECT_ROUTES if r.change and r.registry]
@@ -309,7 +357,8 @@ LIST_ROUTES = {
     ("GET", "/equipment/export.xlsx"),
     ("GET", "/facilities"),
     ("GET", "/imports"),
-    ("GET", "/users"),  # admins only (tests/integration/test_accounts.py)
+    ("GET", "/users"),  # admins only (ADMIN_ROUTES)
+    ("GET", "/organizations"),
     ("GET", "/api/v1/equipment"),
     ("GET", "/api/v1/facilities"),
     ("GET", "/api/v1/organizations"),
@@ -326,6 +375,12 @@ CREATE_ROUTES = {
     ("POST", "/api/v1/facilities"),
     ("POST", "/api/v1/imports"),
     ("POST", "/api/v1/users"),
+    # admins only (ADMIN_ROUTES)
+    ("GET", "/users/new"),
+    ("POST", "/users/new"),
+    ("GET", "/organizations/new"),
+    ("POST", "/organizations/new"),
+    ("POST", "/api/v1/organizations"),
 }
 # Routes that show nothing of any organization, with the reason.
 UNSCOPED = {
@@ -368,11 +423,17 @@ def test_admin_routes_answer_everyone_else_404(route, targets, actor):
             assert response.status_code == 404, (user, key)
         assert changed_tables(before, db_state()) == [], user
     admin = actor("admin")
-    assert admin.call(route, targets["B"]).status_code == 302
+    before = db_state()
+    response = admin.call(route, targets["B"])
+    assert response.status_code == route.success, _html(response)[-1500:]
+    if route.method != "GET" and not route.rule.endswith("/activate"):  # (already active)
+        assert changed_tables(before, db_state()), f"{route} changed nothing"
     assert admin.call(route, targets["missing"]).status_code == 404
     before = db_state()
     for value in NO_ROW_IDS:
-        response = admin.open(route.url(Target("none", dict.fromkeys(ARGS, value), {})), "POST")
+        response = admin.open(
+            route.url(Target("none", dict.fromkeys(ARGS, value), {})), route.method
+        )
         assert response.status_code == 404, value
     assert changed_tables(before, db_state()) == []
 
@@ -1151,18 +1212,120 @@ def test_admin_lists_and_creates_users(world, actor):
         ("{}", "application/json"),
         ("{bad json", "application/json"),
         ('{"email": "x", "role": 5, "password": null}', "application/json"),
+        ('{"name": "", "bin": 5, "region": null}', "application/json"),
         ("[]", "application/json"),
         ("email=x", "application/x-www-form-urlencoded"),
     ],
 )
-def test_users_api_answers_non_admins_404_before_reading_the_body(user, data, content_type, actor):
+@pytest.mark.parametrize(
+    "method,url",
+    [
+        ("POST", "/api/v1/users"),
+        ("PATCH", "/api/v1/users/{user}"),
+        ("POST", "/api/v1/organizations"),
+        ("PATCH", "/api/v1/organizations/{org}"),
+    ],
+)
+def test_admin_apis_answer_non_admins_404_before_reading_the_body(
+    method, url, user, data, content_type, world, actor
+):
+    url = url.format(user=world.eng_a.id, org=world.org_a.id)
     who = actor(user)
     before = db_state()
-    response = who.post("/api/v1/users", data=data, content_type=content_type)
+    response = who.open(url, method, data=data, content_type=content_type)
     assert response.status_code == 404 and response.get_json()["code"] == 404
     assert changed_tables(before, db_state()) == []
-    anonymous = actor(None).post("/api/v1/users", data=data, content_type=content_type)
+    anonymous = actor(None).open(url, method, data=data, content_type=content_type)
     assert anonymous.status_code == 401
+
+
+# ---------------------------------------------------------------------------- admin pages
+
+NEW_ORGANIZATION = {"name": "ТОО «Новый оператор»", "bin": "120340001230", "region": "AST"}
+NEW_ENGINEER = {"email": "new.eng@example.kz", "name": "Новый инженер", "role": "engineer"}
+
+# Routes without an id for administrators only: (method, url, body, the admin's status).
+ADMIN_ROUTES = [
+    ("GET", "/users", None, 200),
+    ("GET", "/users/new", None, 200),
+    ("POST", "/users/new", "user_form", 200),  # the generated password, shown once
+    ("GET", "/organizations/new", None, 200),
+    ("POST", "/organizations/new", "organization_form", 302),
+    ("POST", "/api/v1/organizations", "organization_json", 201),
+    ("GET", "/api/v1/users", None, 200),
+    ("POST", "/api/v1/users", "user_json", 201),
+]
+
+
+def _admin_body(kind: str | None, world) -> dict:
+    if kind == "user_form":
+        return {"data": {**NEW_ENGINEER, "org": world.org_a.bin, "password_mode": "generate"}}
+    if kind == "organization_form":
+        return {"data": NEW_ORGANIZATION}
+    if kind == "organization_json":
+        return {"json": NEW_ORGANIZATION}
+    if kind == "user_json":
+        return {"json": {**NEW_ENGINEER, "org_bin": world.org_a.bin, "password": "a-long-password"}}
+    return {}
+
+
+@pytest.mark.parametrize("method,url,body,ok", ADMIN_ROUTES)
+def test_admin_routes_without_an_id_answer_everyone_else_404(method, url, body, ok, world, actor):
+    for user in ("eng_a", "eng_b", "reg_pav", "reg_kar", "national", "admin"):
+        actor(user)  # log in (and issue the token) before taking the snapshots
+    for user in ("eng_a", "eng_b", "reg_pav", "reg_kar", "national"):
+        before = db_state()
+        response = actor(user).open(url, method, **_admin_body(body, world))
+        assert response.status_code == 404, user
+        if url.startswith("/api/"):
+            assert response.get_json()["code"] == 404
+        assert changed_tables(before, db_state()) == [], user
+    before = db_state()
+    response = actor("admin").open(url, method, **_admin_body(body, world))
+    assert response.status_code == ok, _html(response)[-1500:]
+    if method == "POST":
+        assert changed_tables(before, db_state())
+
+
+def test_a_regional_regulator_sees_on_an_organizations_card_only_the_region(world, actor):
+    page = _html(actor("reg_kar").get(f"/organizations/{world.org_a.id}"))
+    assert "Склад Альфа в Караганде" in page and "Котельная Альфа" not in page
+    assert world.eng_a.email not in page  # users are for administrators
+    page = _html(actor("reg_pav").get(f"/organizations/{world.org_a.id}"))
+    assert "Котельная Альфа" in page and "Склад Альфа в Караганде" not in page
+    admin = _html(actor("admin").get(f"/organizations/{world.org_a.id}"))
+    assert "Котельная Альфа" in admin and "Склад Альфа в Караганде" in admin
+    assert world.eng_a.email in admin
+
+
+def _organization_rows(who: Actor, query: str = "") -> dict[str, dict[str, str]]:
+    """The organizations page: {name: {column: value}}."""
+    page = _html(who.get("/organizations" + query))
+    rows = {}
+    for row in re.findall(r'<tr data-id="\d+">(.*?)</tr>', page, re.S):
+        name = re.search(r"<a [^>]*>([^<]*)</a>", row).group(1)
+        rows[name] = dict(re.findall(r'data-col="(\w+)">([^<]*)<', row))
+    return rows
+
+
+def test_the_organizations_page_counts_what_each_role_sees(more, world, actor):
+    counts = {
+        # facilities, items in service (the decommissioned ones are not counted)
+        "eng_a": {"ТОО «Альфа»": ("2", "2")},
+        "eng_b": {"АО «Бета»": ("1", "1")},
+        "reg_pav": {"ТОО «Альфа»": ("1", "1")},
+        "reg_kar": {"ТОО «Альфа»": ("1", "1"), "АО «Бета»": ("1", "1")},
+        "national": {"ТОО «Альфа»": ("2", "2"), "АО «Бета»": ("1", "1")},
+        "admin": {"ТОО «Альфа»": ("2", "2"), "АО «Бета»": ("1", "1")},
+    }
+    for user, expected in counts.items():
+        rows = _organization_rows(actor(user))
+        got = {name: (cols["facilities"], cols["items"]) for name, cols in rows.items()}
+        assert got == expected, user
+        assert all(("engineers" in cols) == (user == "admin") for cols in rows.values()), user
+    admin = _organization_rows(actor("admin"))
+    assert admin["ТОО «Альфа»"]["engineers"] == admin["АО «Бета»"]["engineers"] == "1"
+    assert _organization_rows(actor("eng_b"), f"?q={world.org_a.bin}") == {}
 
 
 def test_the_users_api_is_still_described_in_the_openapi_document(app):
