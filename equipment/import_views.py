@@ -25,10 +25,11 @@ from accounts.auth import current_scope
 from accounts.models import Organization
 from core.access import get_visible_or_404, scoped
 from core.extensions import db
+from core.template_helpers import fmt_number
 from core.validation import ValidationFailed
 from equipment import labels, registry
 from equipment.excel.headers import FIELD_LABELS, FIELDS
-from equipment.excel.reader import FileRejected, Limits
+from equipment.excel.reader import FileRejected, Limits, read_upload
 from equipment.exporting import export_registry, import_template
 from equipment.importing import (
     ImportOptions,
@@ -131,7 +132,10 @@ def upload():
         if org is None:
             return again(_("Choose the organization whose list this is."))
     limits = import_limits()
-    data = upload.read(limits.max_bytes + 1)
+    try:
+        data = read_upload(upload.stream, limits)
+    except FileRejected as err:
+        return again(err.message)
     options = ImportOptions(
         default_facility_id=int(request.form["default_facility_id"])
         if request.form.get("default_facility_id", "").isdecimal()
@@ -207,9 +211,9 @@ def import_commit(batch_id: int):
     flash(
         _(
             "Loaded: %(c)s created, %(u)s updated, %(n)s unchanged.",
-            c=counts["created"],
-            u=counts["updated"],
-            n=counts["unchanged"],
+            c=fmt_number(counts["created"]),
+            u=fmt_number(counts["updated"]),
+            n=fmt_number(counts["unchanged"]),
         ),
         "success",
     )
@@ -338,6 +342,8 @@ class ExportLabels:
         "name": _l("Name"),
         "device_type": _l("Device type"),
         "facility": _l("Facility"),
+        "organization": _l("Organization"),
+        "bin": _l("BIN"),
         "model": _l("Model"),
         "factory_no": _l("Factory number"),
         "registration_no": _l("Registration number"),

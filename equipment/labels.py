@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
@@ -107,12 +108,37 @@ BANDS = {
     Band.UNKNOWN: _l("No data"),
 }
 
+# The list's narrow column: the two long band names shortened (full name in the tooltip)
+BANDS_SHORT = {
+    **BANDS,
+    Band.SATISFACTORY: _l("Satisf."),
+    Band.UNSATISFACTORY: _l("Unsatisf."),
+}
+
 FLAGS = {
     "critical": _l("Critical wear"),
     "warning": _l("Wear warning"),
     "life_expired": _l("Service life expired"),
     "inspection_overdue": _l("Inspection overdue"),
     "must_plan": _l("Must be planned"),
+}
+
+# Short forms for the list's narrow column (the full label is the badge's tooltip)
+FLAGS_SHORT = {
+    "critical": _l("Critical"),
+    "warning": _l("Worn"),
+    "life_expired": _l("Life over"),
+    "inspection_overdue": _l("Insp. overdue"),
+    "must_plan": _l("To plan"),
+}
+
+# How a flag badge looks: "strong" (act now) or "mild" (watch); not by colour alone
+FLAG_SEVERITY = {
+    "critical": "strong",
+    "life_expired": "strong",
+    "must_plan": "strong",
+    "warning": "mild",
+    "inspection_overdue": "mild",
 }
 
 REASONS = {
@@ -206,6 +232,26 @@ LIST_ARGS = {
 }
 
 
+# The equipment list's sort keys as its column titles (equipment.registry.SORT_KEYS)
+SORT_KEYS = {
+    "inventory_no": _l("Inv. No"),
+    "name": _l("Name"),
+    "device_type": _l("Type"),
+    "facility": _l("Facility"),
+    "organization": _l("Organization"),
+    "manufacture_year": _l("Year"),
+    "commissioned_on": _l("Commissioning date"),
+    "wear": _l("Wear, %"),
+    "life_end": _l("Life ends"),
+    "next_inspection_due": _l("Next inspection"),
+    "critical_on": _l("Critical on"),
+    "status": _l("Status"),
+}
+
+
+GROUPED_INTS = ("cycle_limit", "cycle_count")  # not years or row numbers: «1 978» reads wrong
+
+
 def audit_value(field: str, value, facility_codes: dict | None = None) -> str:
     """A value of the audit trail as a person reads it: labels, dd.mm.yyyy dates."""
     if value is None or value == "":
@@ -218,6 +264,10 @@ def audit_value(field: str, value, facility_codes: dict | None = None) -> str:
         return str(label) if label is not None else str(value)
     if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
         return f"{value[8:10]}.{value[5:7]}.{value[0:4]}"
+    if isinstance(value, bool):
+        return str(_l("yes") if value else _l("no"))
     if isinstance(value, float):
-        return f"{value:g}".replace(".", ",")
+        return format_decimal(value, format="#,##0.###")
+    if isinstance(value, int) and field in GROUPED_INTS:
+        return format_decimal(value, format="#,##0")
     return str(value)

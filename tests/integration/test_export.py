@@ -298,3 +298,14 @@ def test_failed_rows_workbook_keeps_formula_like_text_as_text(client, world, log
     assert (name.value, name.data_type) == ('=HYPERLINK("http://x","y")', "s")
     assert failed.cell(1, failed.max_column).value == "Ошибка"
     assert "от 0 до 100" in failed.cell(2, failed.max_column).value
+
+
+def test_export_names_each_rows_organization_and_bin(client, world, fleet, login_as):
+    login_as(world.admin)
+    header, rows = rows_of(export(client, "?flag=must_plan&sort=inventory_no"))
+    org, bin_ = header.index("Эксплуатирующая организация"), header.index("БИН")
+    assert bin_ == org + 1 and header[org - 1] == "ОПО"
+    by_item = {r[0]: (r[org], r[bin_]) for r in rows}
+    assert by_item["A-INV-1"] == (world.org_a.name, world.org_a.bin)
+    assert by_item["B-INV-1"] == (world.org_b.name, world.org_b.bin)
+    assert all(isinstance(b, str) and len(b) == 12 for _o, b in by_item.values())
