@@ -23,7 +23,7 @@ from core.access import get_visible_or_404, scoped
 from core.extensions import db
 from equipment import registry, services
 from equipment.excel.headers import FIELDS
-from equipment.excel.reader import FileRejected
+from equipment.excel.reader import FileRejected, read_upload
 from equipment.importing import (
     ImportOptions,
     ImportRefused,
@@ -345,7 +345,10 @@ def upload_import():
         abort_json(422, {"file": ["Приложите файл Excel (.xlsx, .xlsm, .xls или .ods)."]})
     org = _import_organization(scope)
     limits = limits_from_config(current_app.config)
-    data = upload.read(limits.max_bytes + 1)
+    try:
+        data = read_upload(upload.stream, limits)
+    except FileRejected as err:
+        abort_json(422, {"file": [err.message]}, err.message)
     options = _import_options(request.form)
     try:
         if _truthy(request.form.get("dry_run", "true")):
