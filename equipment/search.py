@@ -6,8 +6,9 @@ SQLite a Python callback each: 360 ms for 200,000 items). Instead every item sto
 so a search is a plain ``LIKE`` over one column on either database (figures: bench/registry.py).
 
 Numbers are written many ways: «4626-Г», «4626 Г», «4626г», «М-860», «М860». After the folded
-fields, ``search_text`` holds a *compact* copy of each field that has a digit and a separator
-(spaces, hyphens, slashes, dots, «№» removed). A query with a digit is looked up twice, as typed
+fields, ``search_text`` holds a *compact* copy of each number field (inventory, factory and
+registration numbers, model) that has a digit and a separator (spaces, hyphens, slashes, dots,
+«№» removed). A query with a digit is looked up twice, as typed
 and compacted (``needles``), so separators do not matter for numbers, while a word query is
 one ``LIKE`` over the folded text as before.
 """
@@ -17,6 +18,8 @@ from __future__ import annotations
 import re
 
 SEARCHED = ("inventory_no", "name", "factory_no", "registration_no", "model", "manufacturer")
+# The fields that hold numbers, kept a second time compacted (names and makers are words).
+NUMBERS = ("inventory_no", "factory_no", "registration_no", "model")
 SEPARATOR = "\n"  # a search term never spans two fields: the term is one line
 # Not "_" or "%": they stay literal characters of a number (LIKE wildcards are escaped).
 _NUMBER_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212/\\.,:;№#()\[\]'\"«»]+")
@@ -35,10 +38,12 @@ def compact(text: str | None) -> str:
 
 def search_text(values) -> str:
     """The folded searchable fields of an item, from a mapping with the SEARCHED keys, then
-    the compact copies of those with a digit and a separator."""
-    folded = [fold(values.get(name)) for name in SEARCHED]
-    compacted = [c for f in folded if _DIGIT.search(f) and (c := compact(f)) != f]
-    return SEPARATOR.join(folded + compacted)
+    the compact copies of its number fields that have a digit and a separator."""
+    folded = {name: fold(values.get(name)) for name in SEARCHED}
+    compacted = [
+        c for name in NUMBERS if _DIGIT.search(f := folded[name]) and (c := compact(f)) != f
+    ]
+    return SEPARATOR.join([*folded.values(), *compacted])
 
 
 def needles(query: str) -> list[str]:

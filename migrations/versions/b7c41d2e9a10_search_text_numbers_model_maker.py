@@ -26,6 +26,7 @@ depends_on = None
 
 BATCH = 2000
 NEW_FIELDS = ("inventory_no", "name", "factory_no", "registration_no", "model", "manufacturer")
+NUMBER_FIELDS = ("inventory_no", "factory_no", "registration_no", "model")
 OLD_FIELDS = ("inventory_no", "name", "factory_no", "registration_no")
 _SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212/\\.,:;№#()\[\]'\"«»]+")
 _DIGIT = re.compile(r"\d")
@@ -43,11 +44,13 @@ def _fold(text):
 
 
 def _new_text(row) -> str:
-    folded = [_fold(row[name]) for name in NEW_FIELDS]
+    folded = {name: _fold(row[name]) for name in NEW_FIELDS}
     compacted = [
-        c for f in folded if _DIGIT.search(f) and (c := _SEPARATORS.sub("", f)) != f
+        c
+        for name in NUMBER_FIELDS
+        if _DIGIT.search(f := folded[name]) and (c := _SEPARATORS.sub("", f)) != f
     ]
-    return "\n".join(folded + compacted)
+    return "\n".join([*folded.values(), *compacted])
 
 
 def _old_text(row) -> str:
