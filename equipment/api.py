@@ -140,7 +140,11 @@ class EquipmentCollection(MethodView):
 
         Query: q, facility_id, organization_id, device_type, status, band, flag (repeatable:
         critical, warning, life_expired, inspection_overdue, must_plan), sort (prefix - for
-        descending), page, per_page.
+        descending): inventory_no, name, device_type (by its label in the request's
+        language), facility (by code, then name), organization (by name), manufacture_year,
+        commissioned_on, wear, life_end, next_inspection_due, critical_on, status (in service,
+        suspended, conserved, decommissioned); empty values come last either way. page,
+        per_page.
         """
         query = registry.RegistryQuery.from_args(
             request.args, current_app.config["MAX_PAGE_SIZE"], current_app.config["PAGE_SIZE"]

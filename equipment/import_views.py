@@ -384,13 +384,12 @@ class ExportLabels:
 def equipment_export():
     scope = current_scope()
     try:
-        query = registry.RegistryQuery.from_args(request.args)
+        query = registry.RegistryQuery.from_args(request.args, for_people=True)
     except ValidationFailed as err:
         for field_name, message in err.as_strings().items():
             flash(f"{labels.LIST_ARGS.get(field_name, field_name)}: {message}", "error")
         return redirect(url_for("equipment.equipment_list"))
-    page_stmt, _count = registry.build(query, scope, date.today())
-    statement = page_stmt.limit(None).offset(None)
+    statement, _count = registry.build(query, scope, date.today(), paged=False)
     out = export_registry(db.session, statement, date.today(), ExportLabels())
     return send_file(
         out,

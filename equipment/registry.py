@@ -63,35 +63,33 @@ def _rank(column, ordered) -> case:
     return case({code.value: i for i, code in enumerate(ordered)}, value=column, else_=len(ordered))
 
 
-def order_by(stmt: Select, key: str, desc: bool, as_of: date) -> Select:
-    """``stmt`` ordered by a sort key, ties by id; empty values last in either direction.
-
-    Facility sorts by the facility's code then name, organization by its name (both joined
-    only for that sort); device type by its label, status in its life-cycle order.
-    """
-    nullable = True
+def order_keys(stmt: Select, key: str, as_of: date) -> tuple[Select, list, bool]:
+    """(statement with the joins the sort needs, the expressions to sort by, whether they
+    can be NULL). Facility sorts by the facility's code then name, organization by its name
+    (joined only for that sort); device type by its label, status in its life-cycle order."""
     if key == "device_type":
-        exprs, nullable = [_rank(Equipment.device_type, device_types_by_label())], False
-    elif key == "status":  # in service, suspended, conserved, decommissioned
-        exprs, nullable = [_rank(Equipment.status, list(EquipmentStatus))], False
-    elif key == "facility":
+        return stmt, [_rank(Equipment.device_type, device_types_by_label())], False
+    if key == "status":  # in service, suspended, conserved, decommissioned
+        return stmt, [_rank(Equipment.status, list(EquipmentStatus))], False
+    if key == "facility":
         stmt = stmt.join(Facility, Facility.id == Equipment.facility_id)
-        exprs, nullable = [Facility.code, Facility.name, Equipment.facility_id], False
-    elif key == "organization":
+        return stmt, [Facility.code, Facility.name, Equipment.facility_id], False
+    if key == "organization":
         stmt = stmt.join(Organization, Organization.id == Equipment.organization_id)
-        exprs, nullable = [Organization.name, Equipment.organization_id], False
-    else:
-        column = sort_columns(as_of)[key]
-        exprs = [column]
-        nullable = getattr(getattr(column, "expression", None), "nullable", True)
-    order = []
+        return stmt, [Organization.name, Equipment.organization_id], False
+    column = sort_columns(as_of)[key]
+    return stmt, [column], getattr(getattr(column, "expression", None), "nullable", True)
+
+
+def _terms(exprs, desc: bool, nullable: bool, tiebreak) -> list:
+    """ORDER BY terms: each expression in the direction, empty values last either way (said
+    only where NULLs can occur: NOT NULL columns sort the same either way), ties by id."""
+    out = []
     for expr in exprs:
         term = expr.desc() if desc else expr.asc()
-        # "No data" last both ways (said only where NULLs can occur: NOT NULL columns sort
-        # the same either way, and PostgreSQL's b-tree order is ASC NULLS LAST already).
-        order.append(term.nulls_last() if nullable else term)
-    order.append(Equipment.id.desc() if desc else Equipment.id.asc())
-    return stmt.order_by(*order)
+        out.append(term.nulls_last() if nullable else term)
+    out.append(tiebreak.desc() if desc else tiebreak.asc())
+    return out
 
 
 @dataclass
@@ -245,24 +243,43 @@ class RegistryQuery:
         return conds
 
 
-def build(query: RegistryQuery, scope: Scope, as_of: date) -> tuple[Select, Select]:
-    """(page statement, count statement) for the query within the scope."""
+def build(
+    query: RegistryQuery, scope: Scope, as_of: date, paged: bool = True
+) -> tuple[Select, Select]:
+    """(page statement, count statement) for the query within the scope; with ``paged``
+    False the first one is every matching item in order (the export).
+
+    A page is picked in two steps: the ids of the page by the sort key alone, then those
+    rows. Sorting only (key, id) lets both databases read the narrow covering indexes
+    (models.Equipment) instead of carrying every column of every visible row into the sort
+    (admin, sort by wear, 200,000 items on SQLite: 193 -> 161 ms for that statement, and
+    independent of how wide the rows are, e.g. the search text).
+    """
     where = and_(scope.clause(Equipment), *query.conditions(as_of))
-    page = (
-        select(Equipment)
-        # The facility (with its organization and region) in a second, small query rather
-        # than joined to every row: when the order needs a sort (e.g. by wear, computed),
-        # PostgreSQL copies each visible row into the sort, and the joined columns doubled
-        # that width (admin, sort by -wear, 200,000 items: ~2x slower).
-        .options(selectinload(Equipment.facility))
+    count = select(func.count()).select_from(Equipment).where(where)
+    # The facility (with its organization and region) in a second, small query rather than
+    # joined to every row.
+    load_facility = selectinload(Equipment.facility)
+    if not paged:
+        stmt, exprs, nullable = order_keys(select(Equipment), query.sort, as_of)
+        stmt = stmt.options(load_facility).where(where)
+        return stmt.order_by(*_terms(exprs, query.desc, nullable, Equipment.id)), count
+    ids, exprs, nullable = order_keys(select(Equipment.id.label("id")), query.sort, as_of)
+    keys = [expr.label(f"k{i}") for i, expr in enumerate(exprs)]
+    chosen = (
+        ids.add_columns(*keys)
         .where(where)
-    )
-    page = (
-        order_by(page, query.sort, query.desc, as_of)
+        .order_by(*_terms(exprs, query.desc, nullable, Equipment.id))
         .limit(query.per_page)
         .offset((query.page - 1) * query.per_page)
+        .subquery("page_ids")
     )
-    count = select(func.count()).select_from(Equipment).where(where)
+    page = (
+        select(Equipment)
+        .options(load_facility)
+        .join(chosen, chosen.c.id == Equipment.id)
+        .order_by(*_terms([chosen.c[k.name] for k in keys], query.desc, nullable, chosen.c.id))
+    )
     return page, count
 
 
