@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+
 from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from wtforms.fields.choices import SelectChoice
 
 from equipment.catalog import (
@@ -271,3 +274,26 @@ def audit_value(field: str, value, facility_codes: dict | None = None) -> str:
     if isinstance(value, int) and field in GROUPED_INTS:
         return format_decimal(value, format="#,##0")
     return str(value)
+
+
+class _Translated:
+    """This module for templates, each label table translated once per render: a list page
+    reads several hundred labels (type, band, status, flags of every row), and a lazy label
+    looks its translation up again each time it is shown."""
+
+    def __init__(self):
+        self._tables: dict[str, dict] = {}
+
+    def __getattr__(self, name: str):
+        value = getattr(sys.modules[__name__], name)
+        if not isinstance(value, dict):
+            return value  # functions (audit_value, choices) and the rest as they are
+        if name not in self._tables:
+            self._tables[name] = {
+                k: str(v) if isinstance(v, LazyString) else v for k, v in value.items()
+            }
+        return self._tables[name]
+
+
+def for_templates() -> _Translated:
+    return _Translated()

@@ -43,7 +43,7 @@ IMPORT_STATUSES = {
 
 @bp.context_processor
 def _labels():
-    return {"labels": labels, "import_status": lambda s: IMPORT_STATUSES.get(s, s)}
+    return {"labels": labels.for_templates(), "import_status": lambda s: IMPORT_STATUSES.get(s, s)}
 
 
 def _thresholds():
