@@ -206,7 +206,11 @@ class FacilityForm(FlaskForm):
         invalid_message=_l("Choose a region from the list."),
     )
     address = StringField(_l("Address"), validators=[Optional(), Length(max=500)])
-    sector = SelectField(_l("Sector"), choices=labels.choices(labels.SECTORS))
+    sector = ChoiceField(
+        _l("Sector"),
+        choices=labels.choices(labels.SECTORS),
+        required_message=_l("Choose the sector."),
+    )
     hazard_class = SelectField(
         _l("Hazard class"),
         choices=[SelectChoice("", "—")] + [SelectChoice(c) for c in ("I", "II", "III", "IV")],

@@ -107,7 +107,8 @@ def test_the_equipment_list_fits_a_1366_px_screen(page: Page, demo, lang):
             tableRight: table.getBoundingClientRect().right,
             flagsRight: flags.getBoundingClientRect().right,
             placeholder: ctx.measureText(search.placeholder).width,
-            room: search.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight),
+            room: search.clientWidth - parseFloat(style.paddingLeft)
+              - parseFloat(style.paddingRight),
           };
         }"""
     )

@@ -181,6 +181,7 @@ def test_bad_export_filter_is_explained_not_crashed(client, world, login_as):
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "purple" in page and "odd" in page
+    assert "Хорошее" in page and "good, satisfactory" not in page  # labels, not codes
 
 
 def test_export_needs_a_login(client, world):

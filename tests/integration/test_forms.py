@@ -285,6 +285,8 @@ def test_new_forms_choose_nothing_for_the_user(client, world, login_as):
     assert selected(page, "result") in (None, "") and selected(page, "kind") in (None, "")
     page = client.get(f"/equipment/{world.item_a.id}/assessments/new").get_data(as_text=True)
     assert selected(page, "method") in (None, "")
+    page = client.get("/facilities/new").get_data(as_text=True)
+    assert selected(page, "sector") in (None, "")
 
 
 def test_required_choices_left_blank_are_refused(client, world, login_as):
