@@ -269,7 +269,8 @@ def build(
     chosen = (
         ids.add_columns(*keys)
         .where(where)
-        .order_by(*_terms(exprs, query.desc, nullable, Equipment.id))
+        # by the labels: "ORDER BY k0", so SQLite computes the wear of a row once, not twice
+        .order_by(*_terms(keys, query.desc, nullable, Equipment.id))
         .limit(query.per_page)
         .offset((query.page - 1) * query.per_page)
         .subquery("page_ids")
