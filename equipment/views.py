@@ -292,7 +292,7 @@ def equipment_form(item_id: int | None = None):
     if item is None and request.method == "GET":
         if preselect is not None:
             form.facility_id.data = preselect
-        elif len(facilities) == 1:  # the only choice: nothing is chosen for the user
+        elif len(facilities) == 1:  # the only facility there is: nothing to choose
             form.facility_id.data = facilities[0].id
     if form.validate_on_submit():
         try:
