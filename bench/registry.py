@@ -72,6 +72,10 @@ CASES = (
     ("facility", {"facility_id": "<facility>"}),
     ("q котел", {"q": "котел"}),
     ("page 50", {"page": "50"}),
+    ("sort wear", {"sort": "wear"}),
+    ("sort type", {"sort": "device_type"}),
+    ("sort facility", {"sort": "facility"}),
+    ("sort status", {"sort": "status"}),
 )
 WARMUP = 2
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")

@@ -31,6 +31,15 @@ EXACT = {
     "Invalid value.": N_("Invalid value."),
     "The date cannot be in the future.": N_("The date cannot be in the future."),
     "Must be after done_on.": N_("The next due date must be after the date of the event."),
+    "Special numeric values (nan or infinity) are not permitted.": N_(
+        "Expected a number: NaN and infinity are not numbers."
+    ),
+    "Invalid JSON body.": N_("The body is not valid JSON."),
+    "Not a valid datetime.": N_("Expected a date and time in the form YYYY-MM-DDTHH:MM:SS."),
+    "Not a valid mapping type.": N_("Expected a JSON object."),
+    "Expected a whole number of years from 1 to 100.": N_(
+        "Expected a whole number of years from 1 to 100."
+    ),
 }
 
 PATTERNS = (

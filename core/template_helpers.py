@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
-from flask import current_app, request, url_for
+from flask import current_app, request
 from flask_babel import format_decimal, get_locale, to_user_timezone
 
 
@@ -22,27 +22,38 @@ def fmt_date(value) -> str:
     return value.strftime("%d.%m.%Y")
 
 
-def fmt_number(value, digits: int = 1) -> str:
+def fmt_number(value, digits: int = 1, fixed: bool = False) -> str:
+    """A number in the user's locale: «29 526», «68,5». ``fixed`` always shows ``digits``
+    decimals («48,0»), for columns where «48» next to «68,5» reads as a different kind."""
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
         return str(value)
-    if isinstance(value, int):
+    if isinstance(value, int) and not fixed:
         return format_decimal(value, format="#,##0")
-    return format_decimal(round(float(value), digits), format="#,##0." + "#" * digits)
+    decimals = ("0" if fixed else "#") * digits
+    pattern = "#,##0." + decimals if digits else "#,##0"
+    return format_decimal(round(float(value), digits), format=pattern)
 
 
 def url_with(**changes) -> str:
-    """The current URL with some query arguments replaced (None removes one)."""
+    """The current URL with some query arguments replaced (None removes one).
+
+    Built from the request's own path and an encoded query string, never through
+    ``url_for``: the query's keys are the user's, and url_for gives meaning to some of them
+    (``_external``, ``_scheme``, ``_anchor``, ``_method``, a view argument's name), which
+    raised TypeError (a 500) or produced an absolute link to whatever Host the request named.
+    The link is always relative to this site (a path such as ``//evil.example`` is folded).
+    """
     args = request.args.to_dict(flat=False)
     for key, value in changes.items():
         if value is None:
             args.pop(key, None)
         else:
-            args[key] = value if isinstance(value, list) else [value]
-    if request.endpoint is None:  # error pages of unknown URLs
-        return request.path + "?" + urlencode(args, doseq=True)
-    return url_for(request.endpoint, **(request.view_args or {}), **args)
+            args[key] = [str(v) for v in value] if isinstance(value, list) else [str(value)]
+    path = request.script_root + "/" + request.path.lstrip("/")
+    query = urlencode(args, doseq=True)
+    return quote(path, safe="/:@!$&'()*+,;=-._~") + ("?" + query if query else "")
 
 
 def init_app(app) -> None:

@@ -23,7 +23,7 @@ from core.access import get_visible_or_404, require_editor, scoped
 from core.extensions import db
 from equipment import registry, services
 from equipment.excel.headers import FIELDS
-from equipment.excel.reader import FileRejected
+from equipment.excel.reader import FileRejected, read_upload
 from equipment.importing import (
     ImportOptions,
     ImportRefused,
@@ -139,7 +139,11 @@ class EquipmentCollection(MethodView):
 
         Query: q, facility_id, organization_id, device_type, status, band, flag (repeatable:
         critical, warning, life_expired, inspection_overdue, must_plan), sort (prefix - for
-        descending), page, per_page.
+        descending): inventory_no, name, device_type (by its label in the request's
+        language), facility (by code, then name), organization (by name), manufacture_year,
+        commissioned_on, wear, life_end, next_inspection_due, critical_on, status (in service,
+        suspended, conserved, decommissioned); empty values come last either way. page,
+        per_page.
         """
         query = registry.RegistryQuery.from_args(
             request.args, current_app.config["MAX_PAGE_SIZE"], current_app.config["PAGE_SIZE"]
@@ -369,7 +373,10 @@ def upload_import():
     limits = limits_from_config(current_app.config)
     options = _import_options(request.form, org.id)
     dry_run = _flag(request.form, "dry_run", True)
-    data = upload.read()  # bounded by MAX_CONTENT_LENGTH; the size is checked with a message
+    try:
+        data = read_upload(upload.stream, limits)
+    except FileRejected as err:
+        abort_json(422, {"file": [err.message]}, err.message)
     try:
         if dry_run:
             batch, _plan = preview_batch(

@@ -97,6 +97,8 @@ def export_registry(session, statement, as_of: date, labels) -> IO[bytes]:
         (labels.get("name"), 36),
         (labels.get("device_type"), 24),
         (labels.get("facility"), 14),
+        (labels.get("organization"), 30),
+        (labels.get("bin"), 14),
         (labels.get("model"), 14),
         (labels.get("factory_no"), 12),
         (labels.get("registration_no"), 12),
@@ -128,6 +130,8 @@ def export_registry(session, statement, as_of: date, labels) -> IO[bytes]:
                 item.name,
                 labels.device_type(item.device_type),
                 item.facility.code,
+                item.facility.organization.name,
+                item.facility.organization.bin,  # text: 12 digits with leading zeros
                 item.model,
                 item.factory_no,
                 item.registration_no,

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import math
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, FloatField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import (
-    DataRequired,
-    InputRequired,
-    Length,
-    NumberRange,
-    Optional,
-    ValidationError,
-)
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from core.form_fields import ChoiceField, DateField, DecimalField, WholeNumberField
 from equipment import labels
+from equipment.catalog import LifeSource
 
 
 def not_in_future(form, field):
@@ -29,6 +23,8 @@ def not_in_future(form, field):
 INT_MAX = 2_147_483_647  # the INTEGER columns of both databases
 WHOLE_FROM_0 = _l("Enter a whole number from 0 to 2 147 483 647.")
 WHOLE_FROM_1 = _l("Enter a whole number from 1 to 2 147 483 647.")
+# The same rule as the Excel import (equipment.excel.validate): whole years, 1 to 100.
+SERVICE_LIFE_MIN, SERVICE_LIFE_MAX = 1, 100
 
 
 def not_before_1900(form, field):
@@ -36,38 +32,28 @@ def not_before_1900(form, field):
         raise ValidationError(_l("Enter a date from 1900 on."))
 
 
-def year_range(form, field):
-    """1900 to the current year, evaluated on every check (a long-running worker sees new year)."""
-    this_year = date.today().year
-    if field.data is not None and not 1900 <= field.data <= this_year:
-        raise ValidationError(_l("Enter a year from 1900 to %(y)s.", y=this_year))
+def _this_year() -> int:
+    """Evaluated on every check: a long-running worker sees the new year."""
+    return date.today().year
 
 
-class DecimalField(FloatField):
-    """A float that also accepts what Russian users type: «1,6», «1 250,5» (spaces, NBSP)."""
-
-    def process_formdata(self, valuelist):
-        if valuelist:
-            raw = valuelist[0] or ""
-            valuelist = [
-                raw.replace("\u00a0", "").replace("\u202f", "").replace(" ", "").replace(",", ".")
-            ]
-        super().process_formdata(valuelist)
-        if self.data is not None and not math.isfinite(self.data):
-            self.data = None
-            raise ValueError(self.gettext("Not a valid float value."))
-
-
-def _opt_float(lo, hi, message):
-    return [Optional(), NumberRange(lo, hi, message=message)]
+def _year_message():
+    return _l("Enter a year from 1900 to %(y)s.", y=_this_year())
 
 
 class EquipmentForm(FlaskForm):
-    facility_id = SelectField(_l("Facility"), coerce=int, validators=[DataRequired()])
+    facility_id = ChoiceField(
+        _l("Facility"),
+        coerce=int,
+        required_message=_l("Choose the facility."),
+        invalid_message=_l("Choose one of your facilities from the list."),
+    )
     inventory_no = StringField(_l("Inventory number"), validators=[DataRequired(), Length(max=60)])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=300)])
-    device_type = SelectField(
-        _l("Device type"), choices=labels.choices(labels.DEVICE_TYPES), validators=[DataRequired()]
+    device_type = ChoiceField(
+        _l("Device type"),
+        choices=labels.choices(labels.DEVICE_TYPES),
+        required_message=_l("Choose the device type."),
     )
     model = StringField(_l("Model"), validators=[Optional(), Length(max=120)])
     manufacturer = StringField(_l("Manufacturer"), validators=[Optional(), Length(max=200)])
@@ -75,43 +61,52 @@ class EquipmentForm(FlaskForm):
     registration_no = StringField(
         _l("Registration number"), validators=[Optional(), Length(max=60)]
     )
-    manufacture_year = IntegerField(_l("Manufacture year"), validators=[Optional(), year_range])
+    manufacture_year = WholeNumberField(
+        _l("Manufacture year"), lo=1900, hi=_this_year, message=_year_message
+    )
     commissioned_on = DateField(
         _l("Commissioning date"), validators=[Optional(), not_before_1900, not_in_future]
     )
-    service_life_years = DecimalField(
+    service_life_years = WholeNumberField(
         _l("Normative service life, years"),
-        validators=_opt_float(0.5, 100, _l("Enter a service life from 0.5 to 100 years.")),
+        lo=SERVICE_LIFE_MIN,
+        hi=SERVICE_LIFE_MAX,
+        message=_l("Enter the service life in whole years, from 1 to 100."),
     )
     service_life_source = SelectField(
-        _l("Source of the service life"), choices=labels.choices(labels.LIFE_SOURCES)
+        _l("Source of the service life"),
+        choices=labels.choices(labels.LIFE_SOURCES),
+        default=LifeSource.UNKNOWN.value,
     )
-    cycle_limit = IntegerField(
-        _l("Load-cycle limit"),
-        validators=[
-            Optional(),
-            NumberRange(1, INT_MAX, message=_l("Enter a whole number from 1 to 2 147 483 647.")),
-        ],
-    )
-    cycle_count = IntegerField(
-        _l("Load cycles so far"),
-        validators=[
-            Optional(),
-            NumberRange(0, INT_MAX, message=_l("Enter a whole number from 0 to 2 147 483 647.")),
-        ],
-    )
+    cycle_limit = WholeNumberField(_l("Load-cycle limit"), lo=1, hi=INT_MAX, message=WHOLE_FROM_1)
+    cycle_count = WholeNumberField(_l("Load cycles so far"), lo=0, hi=INT_MAX, message=WHOLE_FROM_0)
     pressure_mpa = DecimalField(
         _l("Working pressure, MPa"),
-        validators=_opt_float(0, 1000, _l("Enter a pressure from 0 to 1000 MPa.")),
+        lo=0,
+        hi=1000,
+        message=_l("Enter the pressure as a number from 0 to 1000 MPa, e.g. 1,6."),
     )
     temperature_c = DecimalField(
         _l("Working temperature, °C"),
-        validators=_opt_float(-273, 2000, _l("Enter a temperature from −273 to 2000 °C.")),
+        lo=-273,
+        hi=2000,
+        message=_l("Enter the temperature as a number from −273 to 2000 °C."),
     )
     medium = StringField(_l("Working medium"), validators=[Optional(), Length(max=120)])
     capacity = StringField(_l("Capacity / load"), validators=[Optional(), Length(max=120)])
     status = SelectField(_l("Status"), choices=labels.choices(labels.EQUIPMENT_STATUSES))
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=4000)])
+
+    def validate_service_life_source(self, field):
+        """A source says where the life comes from: without a life there is none to name."""
+        life = self.service_life_years
+        if field.data != LifeSource.UNKNOWN.value and life.data is None and not life.errors:
+            raise ValidationError(
+                _l(
+                    "Enter the service life, or choose «%(unknown)s».",
+                    unknown=labels.LIFE_SOURCES[LifeSource.UNKNOWN],
+                )
+            )
 
     def data_for_service(self) -> dict:
         out = {k: v for k, v in self.data.items() if k != "csrf_token"}
@@ -127,6 +122,8 @@ class EquipmentForm(FlaskForm):
             out[key] = (out.get(key) or "").strip() or None
         out["inventory_no"] = out["inventory_no"].strip()
         out["name"] = out["name"].strip()
+        if out["service_life_years"] is not None:
+            out["service_life_years"] = float(out["service_life_years"])
         return out
 
 
@@ -136,18 +133,24 @@ class AssessmentForm(FlaskForm):
     )
     wear_pct = DecimalField(
         _l("Physical wear, %"),
-        validators=[
-            InputRequired(),
-            NumberRange(0, 100, message=_l("Enter wear from 0 to 100 %%.")),
-        ],
+        lo=0,
+        hi=100,
+        required=True,
+        message=_l("Enter the wear as a number from 0 to 100 (percent), e.g. 47,5."),
     )
-    method = SelectField(_l("Method"), choices=labels.choices(labels.METHODS))
+    method = ChoiceField(
+        _l("Method"),
+        choices=labels.choices(labels.METHODS),
+        required_message=_l("Choose the method of the assessment."),
+    )
     condition = SelectField(
         _l("Technical condition"), choices=labels.choices(labels.CONDITIONS, blank="—")
     )
     residual_life_years = DecimalField(
         _l("Residual life, years"),
-        validators=_opt_float(0, 100, _l("Enter a residual life from 0 to 100 years.")),
+        lo=0,
+        hi=100,
+        message=_l("Enter the residual life as a number of years from 0 to 100, e.g. 2,5."),
     )
     document_ref = StringField(_l("Document"), validators=[Optional(), Length(max=200)])
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=4000)])
@@ -161,9 +164,17 @@ class AssessmentForm(FlaskForm):
 
 
 class InspectionForm(FlaskForm):
-    kind = SelectField(_l("Kind"), choices=labels.choices(labels.INSPECTION_KINDS))
+    kind = ChoiceField(
+        _l("Kind"),
+        choices=labels.choices(labels.INSPECTION_KINDS),
+        required_message=_l("Choose the kind of the event."),
+    )
     done_on = DateField(_l("Date"), validators=[DataRequired(), not_before_1900, not_in_future])
-    result = SelectField(_l("Result"), choices=labels.choices(labels.INSPECTION_RESULTS))
+    result = ChoiceField(
+        _l("Result"),
+        choices=labels.choices(labels.INSPECTION_RESULTS),
+        required_message=_l("Choose the result."),
+    )
     next_due_on = DateField(_l("Next due date"), validators=[Optional(), not_before_1900])
     extended_until = DateField(
         _l("Service life extended until"), validators=[Optional(), not_before_1900]
@@ -180,12 +191,26 @@ class InspectionForm(FlaskForm):
 
 
 class FacilityForm(FlaskForm):
-    organization_id = SelectField(_l("Organization"), coerce=int, validate_choice=False)
+    organization_id = ChoiceField(
+        _l("Organization"),
+        coerce=int,
+        required_message=_l("Choose the organization."),
+        invalid_message=_l("Choose the organization from the list."),
+    )
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40)])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=300)])
-    region_id = SelectField(_l("Region"), coerce=int, validators=[DataRequired()])
+    region_id = ChoiceField(
+        _l("Region"),
+        coerce=int,
+        required_message=_l("Choose the region."),
+        invalid_message=_l("Choose a region from the list."),
+    )
     address = StringField(_l("Address"), validators=[Optional(), Length(max=500)])
-    sector = SelectField(_l("Sector"), choices=labels.choices(labels.SECTORS))
+    sector = ChoiceField(
+        _l("Sector"),
+        choices=labels.choices(labels.SECTORS),
+        required_message=_l("Choose the sector."),
+    )
     hazard_class = SelectField(
         _l("Hazard class"),
         choices=[SelectChoice("", "—")] + [SelectChoice(c) for c in ("I", "II", "III", "IV")],

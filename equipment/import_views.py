@@ -25,10 +25,11 @@ from accounts.auth import current_scope
 from accounts.models import Organization
 from core.access import get_visible_or_404, require_editor, scoped
 from core.extensions import db
+from core.template_helpers import fmt_number
 from core.validation import ValidationFailed
 from equipment import labels, registry
 from equipment.excel.headers import FIELD_LABELS, FIELDS
-from equipment.excel.reader import FileRejected, Limits
+from equipment.excel.reader import FileRejected, Limits, read_upload
 from equipment.exporting import export_registry, import_template
 from equipment.importing import (
     ImportOptions,
@@ -137,9 +138,9 @@ def upload():
         default_facility = default_facility_of(
             db.session, org.id, request.form.get("default_facility_id")
         )
-    except ImportRefused as err:
+        data = read_upload(upload.stream, limits)
+    except (ImportRefused, FileRejected) as err:
         return again(err.message)
-    data = upload.read()  # bounded by MAX_CONTENT_LENGTH; the size is checked with a message
     options = ImportOptions(default_facility_id=default_facility)
     try:
         batch, _plan = preview_batch(
@@ -212,9 +213,9 @@ def import_commit(batch_id: int):
     flash(
         _(
             "Loaded: %(c)s created, %(u)s updated, %(n)s unchanged.",
-            c=counts["created"],
-            u=counts["updated"],
-            n=counts["unchanged"],
+            c=fmt_number(counts["created"]),
+            u=fmt_number(counts["updated"]),
+            n=fmt_number(counts["unchanged"]),
         ),
         "success",
     )
@@ -346,6 +347,8 @@ class ExportLabels:
         "name": _l("Name"),
         "device_type": _l("Device type"),
         "facility": _l("Facility"),
+        "organization": _l("Organization"),
+        "bin": _l("BIN"),
         "model": _l("Model"),
         "factory_no": _l("Factory number"),
         "registration_no": _l("Registration number"),
@@ -388,13 +391,12 @@ class ExportLabels:
 def equipment_export():
     scope = current_scope()
     try:
-        query = registry.RegistryQuery.from_args(request.args)
+        query = registry.RegistryQuery.from_args(request.args, for_people=True)
     except ValidationFailed as err:
         for field_name, message in err.as_strings().items():
             flash(f"{labels.LIST_ARGS.get(field_name, field_name)}: {message}", "error")
         return redirect(url_for("equipment.equipment_list"))
-    page_stmt, _count = registry.build(query, scope, date.today())
-    statement = page_stmt.limit(None).offset(None)
+    statement, _count = registry.build(query, scope, date.today(), paged=False)
     out = export_registry(db.session, statement, date.today(), ExportLabels())
     return send_file(
         out,

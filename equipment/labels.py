@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import date
 
+from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from wtforms.fields.choices import SelectChoice
 
 from equipment.catalog import (
@@ -109,12 +112,37 @@ BANDS = {
     Band.UNKNOWN: _l("No data"),
 }
 
+# The list's narrow column: the two long band names shortened (full name in the tooltip)
+BANDS_SHORT = {
+    **BANDS,
+    Band.SATISFACTORY: _l("Satisf."),
+    Band.UNSATISFACTORY: _l("Unsatisf."),
+}
+
 FLAGS = {
     "critical": _l("Critical wear"),
     "warning": _l("Wear warning"),
     "life_expired": _l("Service life expired"),
     "inspection_overdue": _l("Inspection overdue"),
     "must_plan": _l("Must be planned"),
+}
+
+# Short forms for the list's narrow column (the full label is the badge's tooltip)
+FLAGS_SHORT = {
+    "critical": _l("Critical"),
+    "warning": _l("Worn"),
+    "life_expired": _l("Life over"),
+    "inspection_overdue": _l("Insp. overdue"),
+    "must_plan": _l("To plan"),
+}
+
+# How a flag badge looks: "strong" (act now) or "mild" (watch); not by colour alone
+FLAG_SEVERITY = {
+    "critical": "strong",
+    "life_expired": "strong",
+    "must_plan": "strong",
+    "warning": "mild",
+    "inspection_overdue": "mild",
 }
 
 REASONS = {
@@ -208,6 +236,26 @@ LIST_ARGS = {
 }
 
 
+# The equipment list's sort keys as its column titles (equipment.registry.SORT_KEYS)
+SORT_KEYS = {
+    "inventory_no": _l("Inv. No"),
+    "name": _l("Name"),
+    "device_type": _l("Type"),
+    "facility": _l("Facility"),
+    "organization": _l("Organization"),
+    "manufacture_year": _l("Year"),
+    "commissioned_on": _l("Commissioning date"),
+    "wear": _l("Wear, %"),
+    "life_end": _l("Life ends"),
+    "next_inspection_due": _l("Next inspection"),
+    "critical_on": _l("Critical on"),
+    "status": _l("Status"),
+}
+
+
+GROUPED_INTS = ("cycle_limit", "cycle_count")  # not years or row numbers: «1 978» reads wrong
+
+
 def audit_value(field: str, value, facility_codes: dict | None = None) -> str:
     """A value of the audit trail as a person reads it: labels, dd.mm.yyyy dates."""
     if value is None or value == "":
@@ -220,8 +268,12 @@ def audit_value(field: str, value, facility_codes: dict | None = None) -> str:
         return str(label) if label is not None else str(value)
     if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
         return f"{value[8:10]}.{value[5:7]}.{value[0:4]}"
+    if isinstance(value, bool):
+        return str(_l("yes") if value else _l("no"))
     if isinstance(value, float):
-        return f"{value:g}".replace(".", ",")
+        return format_decimal(value, format="#,##0.###")
+    if isinstance(value, int) and field in GROUPED_INTS:
+        return format_decimal(value, format="#,##0")
     return str(value)
 
 
@@ -356,3 +408,26 @@ def explain_text(line) -> str:
         else:
             values[name] = fmt_number(value, 1)
     return str(EXPLANATIONS[line.key]) % values
+
+
+class _Translated:
+    """This module for templates, each label table translated once per render: a list page
+    reads several hundred labels (type, band, status, flags of every row), and a lazy label
+    looks its translation up again each time it is shown."""
+
+    def __init__(self):
+        self._tables: dict[str, dict] = {}
+
+    def __getattr__(self, name: str):
+        value = getattr(sys.modules[__name__], name)
+        if not isinstance(value, dict):
+            return value  # functions (audit_value, choices) and the rest as they are
+        if name not in self._tables:
+            self._tables[name] = {
+                k: str(v) if isinstance(v, LazyString) else v for k, v in value.items()
+            }
+        return self._tables[name]
+
+
+def for_templates() -> _Translated:
+    return _Translated()

@@ -10,26 +10,31 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from accounts.models import Organization
 from core.access import MAX_ID, Scope, valid_id
 from core.validation import ValidationFailed
+from equipment import labels
 from equipment.catalog import Band, DeviceType, EquipmentStatus
 from equipment.indicators_sql import band_expr, band_filter, flag_exprs, wear_expr
 from equipment.models import Equipment, Facility
-from equipment.search import fold
+from equipment.search import needles
 from equipment.wear import WearCurve
 
 FLAGS = ("critical", "warning", "life_expired", "inspection_overdue", "must_plan")
 
 
 def sort_columns(as_of: date) -> dict:
+    """The plain column (or expression) behind each sort key; device type, status, facility
+    and organization are ordered as the user reads them (see ``order_by``)."""
     return {
         "inventory_no": Equipment.inventory_no,
         "name": Equipment.name,
         "device_type": Equipment.device_type,
         "facility": Equipment.facility_id,
+        "organization": Equipment.organization_id,
         "manufacture_year": Equipment.manufacture_year,
         "commissioned_on": Equipment.commissioned_on,
         "wear": wear_expr(as_of),
@@ -41,6 +46,50 @@ def sort_columns(as_of: date) -> dict:
 
 
 SORT_KEYS = tuple(sort_columns(date.today()))
+
+
+def _collation_key(text: str) -> str:
+    return text.replace("ё", "е").replace("Ё", "Е").casefold()
+
+
+def device_types_by_label() -> list[DeviceType]:
+    """Device types in the alphabetical order of their labels in the current language."""
+    return sorted(labels.DEVICE_TYPES, key=lambda t: _collation_key(str(labels.DEVICE_TYPES[t])))
+
+
+def _rank(column, ordered) -> case:
+    """Each code's position in ``ordered``: sorting by it sorts by what the user reads, not
+    by the internal English code."""
+    return case({code.value: i for i, code in enumerate(ordered)}, value=column, else_=len(ordered))
+
+
+def order_keys(stmt: Select, key: str, as_of: date) -> tuple[Select, list, bool]:
+    """(statement with the joins the sort needs, the expressions to sort by, whether they
+    can be NULL). Facility sorts by the facility's code then name, organization by its name
+    (joined only for that sort); device type by its label, status in its life-cycle order."""
+    if key == "device_type":
+        return stmt, [_rank(Equipment.device_type, device_types_by_label())], False
+    if key == "status":  # in service, suspended, conserved, decommissioned
+        return stmt, [_rank(Equipment.status, list(EquipmentStatus))], False
+    if key == "facility":
+        stmt = stmt.join(Facility, Facility.id == Equipment.facility_id)
+        return stmt, [Facility.code, Facility.name, Equipment.facility_id], False
+    if key == "organization":
+        stmt = stmt.join(Organization, Organization.id == Equipment.organization_id)
+        return stmt, [Organization.name, Equipment.organization_id], False
+    column = sort_columns(as_of)[key]
+    return stmt, [column], getattr(getattr(column, "expression", None), "nullable", True)
+
+
+def _terms(exprs, desc: bool, nullable: bool, tiebreak) -> list:
+    """ORDER BY terms: each expression in the direction, empty values last either way (said
+    only where NULLs can occur: NOT NULL columns sort the same either way), ties by id."""
+    out = []
+    for expr in exprs:
+        term = expr.desc() if desc else expr.asc()
+        out.append(term.nulls_last() if nullable else term)
+    out.append(tiebreak.desc() if desc else tiebreak.asc())
+    return out
 
 
 @dataclass
@@ -58,9 +107,21 @@ class RegistryQuery:
     per_page: int = 50
 
     @classmethod
-    def from_args(cls, args, max_per_page: int = 500, default_per_page: int = 50):
-        """Parse ``request.args``-like input; raise ValidationFailed naming each bad field."""
+    def from_args(
+        cls, args, max_per_page: int = 500, default_per_page: int = 50, for_people: bool = False
+    ):
+        """Parse ``request.args``-like input; raise ValidationFailed naming each bad field.
+
+        The messages list what is allowed: the codes for the API, the labels the page shows
+        when ``for_people``.
+        """
         errors: dict[str, str] = {}
+
+        def allowed(codes, table) -> str:
+            if for_people:
+                return ", ".join(str(table[code]) for code in codes)
+            return ", ".join(getattr(code, "value", code) for code in codes)
+
         out = cls(per_page=default_per_page)
         out.q = (args.get("q") or "").strip()[:100]
         for name in ("facility_id", "organization_id"):
@@ -77,10 +138,10 @@ class RegistryQuery:
                     errors[name] = _l(
                         "Expected a whole number from %(lo)s to %(hi)s.", lo=1, hi=MAX_ID
                     )
-        for name, enum_cls in (
-            ("device_type", DeviceType),
-            ("status", EquipmentStatus),
-            ("band", Band),
+        for name, enum_cls, table in (
+            ("device_type", DeviceType, labels.DEVICE_TYPES),
+            ("status", EquipmentStatus, labels.EQUIPMENT_STATUSES),
+            ("band", Band, labels.BANDS),
         ):
             raw = args.get(name)
             if raw:
@@ -90,7 +151,7 @@ class RegistryQuery:
                     errors[name] = _l(
                         "Unknown value «%(value)s»; expected one of: %(allowed)s.",
                         value=raw,
-                        allowed=", ".join(m.value for m in enum_cls),
+                        allowed=allowed(list(enum_cls), table),
                     )
         flags = args.getlist("flag") if hasattr(args, "getlist") else args.get("flag", [])
         if isinstance(flags, str):
@@ -100,7 +161,7 @@ class RegistryQuery:
             errors["flag"] = _l(
                 "Unknown flag «%(value)s»; expected one of: %(allowed)s.",
                 value=bad[0],
-                allowed=", ".join(FLAGS),
+                allowed=allowed(FLAGS, labels.FLAGS),
             )
         out.flags = [f for f in flags if f in FLAGS]
         sort = args.get("sort") or "inventory_no"
@@ -110,7 +171,7 @@ class RegistryQuery:
             errors["sort"] = _l(
                 "Cannot sort by «%(value)s»; expected one of: %(allowed)s.",
                 value=sort,
-                allowed=", ".join(SORT_KEYS),
+                allowed=allowed(SORT_KEYS, labels.SORT_KEYS),
             )
         else:
             out.sort = sort
@@ -130,6 +191,18 @@ class RegistryQuery:
             raise ValidationFailed(errors)
         return out
 
+    def has_filter(self) -> bool:
+        """Whether anything narrows the list (sorting and paging do not)."""
+        return bool(
+            self.q
+            or self.facility_id
+            or self.organization_id
+            or self.device_type
+            or self.status
+            or self.band
+            or self.flags
+        )
+
     def as_args(self, **overrides) -> dict:
         """The query as URL arguments (for links that keep the filter)."""
         out = {}
@@ -148,10 +221,11 @@ class RegistryQuery:
 
     def conditions(self, as_of: date) -> list:
         conds = []
-        if self.q:
+        if found := needles(self.q):
             # A substring of the folded name and numbers (equipment.search), taken literally:
-            # autoescape escapes LIKE's % and _ (and the escape character) in the needle.
-            conds.append(Equipment.search_text.contains(fold(self.q), autoescape=True))
+            # autoescape escapes LIKE's % and _ (and the escape character) in the needle. A
+            # query with a digit is also looked up compacted: «4626 Г» finds «4626-Г».
+            conds.append(or_(*(Equipment.search_text.contains(n, autoescape=True) for n in found)))
         if self.facility_id:
             conds.append(Equipment.facility_id == self.facility_id)
         if self.organization_id:
@@ -169,30 +243,44 @@ class RegistryQuery:
         return conds
 
 
-def build(query: RegistryQuery, scope: Scope, as_of: date) -> tuple[Select, Select]:
-    """(page statement, count statement) for the query within the scope."""
+def build(
+    query: RegistryQuery, scope: Scope, as_of: date, paged: bool = True
+) -> tuple[Select, Select]:
+    """(page statement, count statement) for the query within the scope; with ``paged``
+    False the first one is every matching item in order (the export).
+
+    A page is picked in two steps: the ids of the page by the sort key alone, then those
+    rows. Sorting only (key, id) lets both databases read the narrow covering indexes
+    (models.Equipment) instead of carrying every column of every visible row into the sort
+    (admin, sort by wear, 200,000 items on SQLite: 193 -> 161 ms for that statement, and
+    independent of how wide the rows are, e.g. the search text).
+    """
     where = and_(scope.clause(Equipment), *query.conditions(as_of))
-    column = sort_columns(as_of)[query.sort]
-    order = column.desc() if query.desc else column.asc()
-    if getattr(getattr(column, "expression", None), "nullable", True):
-        # NULLs sort as the smallest value on both databases (SQLite's own order). Said only
-        # where NULLs can occur: PostgreSQL cannot use a plain b-tree index for
-        # "x ASC NULLS FIRST", and NOT NULL columns sort the same either way.
-        order = order.nulls_last() if query.desc else order.nulls_first()
-    tiebreak = Equipment.id.desc() if query.desc else Equipment.id.asc()
-    page = (
-        select(Equipment)
-        # The facility (with its organization and region) in a second, small query rather
-        # than joined to every row: when the order needs a sort (e.g. by wear, computed),
-        # PostgreSQL copies each visible row into the sort, and the joined columns doubled
-        # that width (admin, sort by -wear, 200,000 items: ~2x slower).
-        .options(selectinload(Equipment.facility))
+    count = select(func.count()).select_from(Equipment).where(where)
+    # The facility (with its organization and region) in a second, small query rather than
+    # joined to every row.
+    load_facility = selectinload(Equipment.facility)
+    if not paged:
+        stmt, exprs, nullable = order_keys(select(Equipment), query.sort, as_of)
+        stmt = stmt.options(load_facility).where(where)
+        return stmt.order_by(*_terms(exprs, query.desc, nullable, Equipment.id)), count
+    ids, exprs, nullable = order_keys(select(Equipment.id.label("id")), query.sort, as_of)
+    keys = [expr.label(f"k{i}") for i, expr in enumerate(exprs)]
+    chosen = (
+        ids.add_columns(*keys)
         .where(where)
-        .order_by(order, tiebreak)
+        # by the labels: "ORDER BY k0", so SQLite computes the wear of a row once, not twice
+        .order_by(*_terms(keys, query.desc, nullable, Equipment.id))
         .limit(query.per_page)
         .offset((query.page - 1) * query.per_page)
+        .subquery("page_ids")
     )
-    count = select(func.count()).select_from(Equipment).where(where)
+    page = (
+        select(Equipment)
+        .options(load_facility)
+        .join(chosen, chosen.c.id == Equipment.id)
+        .order_by(*_terms([chosen.c[k.name] for k in keys], query.desc, nullable, chosen.c.id))
+    )
     return page, count
 
 
@@ -237,5 +325,17 @@ def facility_choices(session, scope: Scope) -> list[Facility]:
     return list(
         session.execute(
             select(Facility).where(scope.clause(Facility)).order_by(Facility.code)
+        ).scalars()
+    )
+
+
+def organization_choices(session, scope: Scope) -> list[Organization]:
+    """The organizations whose equipment the user can see: those with a visible facility."""
+    with_facility = select(Facility.organization_id).where(scope.clause(Facility))
+    return list(
+        session.execute(
+            select(Organization)
+            .where(scope.clause(Organization), Organization.id.in_(with_facility))
+            .order_by(Organization.name, Organization.id)
         ).scalars()
     )

@@ -83,6 +83,13 @@ def up_to_this_year(value: int):
     validate.Range(1900, date.today().year)(value)
 
 
+def whole_years(value: float):
+    """A normative service life: whole years from 1 to 100, as in the forms and the Excel
+    import (stored as a float, so the API still answers 20.0 for 20)."""
+    if not (value.is_integer() and 1 <= value <= 100):
+        raise ValidationError("Expected a whole number of years from 1 to 100.")
+
+
 class FacilitySchema(Schema):
     id = fields.Integer(dump_only=True)
     organization_id = id_field(load_default=None)
@@ -123,7 +130,7 @@ class EquipmentSchema(Schema):
     registration_no = Text(allow_none=True, validate=validate.Length(max=60))
     manufacture_year = whole(allow_none=True, validate=up_to_this_year)
     commissioned_on = fields.Date(allow_none=True, validate=not_future)
-    service_life_years = fields.Float(allow_none=True, validate=validate.Range(0.5, 100))
+    service_life_years = fields.Float(allow_none=True, validate=whole_years)
     service_life_source = enum_field(LifeSource, load_default=LifeSource.UNKNOWN)
     cycle_limit = count_field(1)
     cycle_count = count_field(0)

@@ -2,21 +2,58 @@
 
 Searching the raw columns meant four Unicode-aware ``lower()`` calls per row per request (on
 SQLite a Python callback each: 360 ms for 200,000 items). Instead every item stores
-``search_text``: its name and numbers folded once, when they are written, so a search is a
-single plain ``LIKE`` over one column on either database (figures: bench/registry.py).
+``search_text``: its name, numbers, model and manufacturer folded once, when they are written,
+so a search is a plain ``LIKE`` over one column on either database (figures: bench/registry.py).
+
+Numbers are written many ways: «4626-Г», «4626 Г», «4626г», «М-860», «М860». After the folded
+fields, ``search_text`` holds a *compact* copy of each number field (inventory, factory and
+registration numbers, model) that has a digit and a separator (spaces, hyphens, slashes, dots,
+«№» removed). A query with a digit is looked up twice, as typed
+and compacted (``needles``), so separators do not matter for numbers, while a word query is
+one ``LIKE`` over the folded text as before.
 """
 
 from __future__ import annotations
 
+import re
+
 from core.text import fold
 
-SEARCHED = ("inventory_no", "name", "factory_no", "registration_no")
+SEARCHED = ("inventory_no", "name", "factory_no", "registration_no", "model", "manufacturer")
+# The fields that hold numbers, kept a second time compacted (names and makers are words).
+NUMBERS = ("inventory_no", "factory_no", "registration_no", "model")
 SEPARATOR = "\n"  # a search term never spans two fields: the term is one line
+# Not "_" or "%": they stay literal characters of a number (LIKE wildcards are escaped).
+_NUMBER_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212/\\.,:;№#()\[\]'\"«»]+")
+_DIGIT = re.compile(r"\d")
+
+
+def compact(text: str | None) -> str:
+    """The folded text without separators: «ИН-4626/Г» → «ин4626г»."""
+    return _NUMBER_SEPARATORS.sub("", fold(text))
 
 
 def search_text(values) -> str:
-    """The folded searchable fields of an item, from a mapping with the SEARCHED keys."""
-    return SEPARATOR.join(fold(values.get(name)) for name in SEARCHED)
+    """The folded searchable fields of an item, from a mapping with the SEARCHED keys, then
+    the compact copies of its number fields that have a digit and a separator."""
+    folded = {name: fold(values.get(name)) for name in SEARCHED}
+    compacted = [
+        c for name in NUMBERS if _DIGIT.search(f := folded[name]) and (c := compact(f)) != f
+    ]
+    return SEPARATOR.join([*folded.values(), *compacted])
+
+
+def needles(query: str) -> list[str]:
+    """What to look for in ``search_text``: the folded query, and for a query with a digit
+    also its compact form (when that differs)."""
+    folded = fold(query)
+    if not folded:
+        return []
+    if _DIGIT.search(folded):
+        squeezed = compact(folded)
+        if squeezed and squeezed != folded:
+            return [folded, squeezed]
+    return [folded]
 
 
 def search_text_default(context) -> str:

@@ -18,7 +18,7 @@ from core import audit
 from core.access import Scope, valid_id
 from core.db import bulk_update
 from core.validation import ValidationFailed
-from equipment.catalog import InspectionKind, InspectionResult
+from equipment.catalog import InspectionKind, InspectionResult, LifeSource
 from equipment.explain import Assessment
 from equipment.models import ConditionAssessment, Equipment, Facility, Inspection
 from equipment.search import SEARCHED, fold, search_text
@@ -353,6 +353,9 @@ def save_equipment(
 ) -> Equipment:
     """Create or update one item; validates the domain rules and writes an audit event."""
     facility = _check_equipment(session, scope, data, equipment)
+    if "service_life_years" in data and data["service_life_years"] is None:
+        # a source names where the life comes from: with no life there is none
+        data = {**data, "service_life_source": LifeSource.UNKNOWN}
     before = audit.snapshot(equipment, Equipment.AUDITED) if equipment else {}
     if equipment is None:
         equipment = Equipment(organization_id=facility.organization_id)

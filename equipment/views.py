@@ -15,7 +15,7 @@ from wtforms.fields.choices import SelectChoice
 
 from accounts.auth import current_scope
 from accounts.models import Organization, Region
-from core.access import get_visible_or_404, require_editor, scoped
+from core.access import get_visible_or_404, require_editor, scoped, valid_id
 from core.audit import AuditEvent
 from core.extensions import db
 from core.validation import ValidationFailed
@@ -23,7 +23,7 @@ from equipment import labels, registry, services
 from equipment.catalog import EquipmentStatus
 from equipment.explain import explain
 from equipment.forms import AssessmentForm, EquipmentForm, FacilityForm, InspectionForm
-from equipment.models import ConditionAssessment, Equipment, Facility, Inspection
+from equipment.models import ConditionAssessment, Equipment, Facility, ImportBatch, Inspection
 from equipment.wear import indicators, thresholds_for
 
 bp = Blueprint("equipment", __name__, template_folder="templates")
@@ -45,7 +45,7 @@ IMPORT_STATUSES = {
 
 @bp.context_processor
 def _labels():
-    return {"labels": labels, "import_status": lambda s: IMPORT_STATUSES.get(s, s)}
+    return {"labels": labels.for_templates(), "import_status": lambda s: IMPORT_STATUSES.get(s, s)}
 
 
 def _thresholds():
@@ -74,8 +74,18 @@ def _apply_errors(form, error: ValidationFailed) -> None:
 
 @bp.get("/")
 def home():
-    counts = registry.dashboard_counts(db.session, current_scope(), date.today())
-    return render_template("equipment/home.html", counts=counts, today=date.today())
+    scope = current_scope()
+    counts = registry.dashboard_counts(db.session, scope, date.today())
+    empty = counts["total"] == 0 and not _any_equipment(scope)
+    has_facilities = bool(empty and registry.facility_choices(db.session, scope))
+    return render_template(
+        "equipment/home.html",
+        counts=counts,
+        today=date.today(),
+        empty=empty,
+        has_facilities=has_facilities,
+        can_edit=scope.can_edit_registry,
+    )
 
 
 # ---------------------------------------------------------------------------- facilities
@@ -106,8 +116,13 @@ def _facility_form(facility: Facility | None) -> FacilityForm:
         SelectChoice(r.id, r.name(str(get_locale())))
         for r in db.session.execute(select(Region).order_by(Region.name_ru)).scalars()
     ]
-    orgs = db.session.execute(scoped(Organization, scope).order_by(Organization.name)).scalars()
-    form.organization_id.choices = [SelectChoice(o.id, o.name) for o in orgs]
+    if facility is not None or scope.organization_id is not None:
+        del form.organization_id  # fixed: the facility's own, or the engineer's
+    else:
+        orgs = db.session.execute(scoped(Organization, scope).order_by(Organization.name))
+        form.organization_id.choices = [
+            SelectChoice(o.id, f"{o.name} ({o.bin})") for o in orgs.scalars()
+        ]
     return form
 
 
@@ -156,7 +171,10 @@ def equipment_list():
     scope = current_scope()
     try:
         query = registry.RegistryQuery.from_args(
-            request.args, current_app.config["MAX_PAGE_SIZE"], current_app.config["PAGE_SIZE"]
+            request.args,
+            current_app.config["MAX_PAGE_SIZE"],
+            current_app.config["PAGE_SIZE"],
+            for_people=True,
         )
     except ValidationFailed as err:
         for field, message in err.as_strings().items():
@@ -167,15 +185,29 @@ def equipment_list():
     items = db.session.execute(page_stmt).unique().scalars().all()
     total = db.session.execute(count_stmt).scalar_one()
     rows = [(item, indicators(registry.curve_of(item), today)) for item in items]
+    facilities = registry.facility_choices(db.session, scope)
+    organizations = registry.organization_choices(db.session, scope)
     return render_template(
         "equipment/list.html",
         rows=rows,
         total=total,
         query=query,
         pages=max(1, -(-total // query.per_page)),
-        facilities=registry.facility_choices(db.session, scope),
+        facilities=facilities,
+        organizations=organizations,
+        # who sees several operators (regulators, admins) needs to tell whose a row is
+        show_organization=len(organizations) > 1,
+        # an empty list without a filter: say there is no equipment yet, and how to add it
+        registry_empty=total == 0 and not query.has_filter() and not _any_equipment(scope),
+        has_facilities=bool(facilities),
         can_edit=scope.can_edit_registry,
     )
+
+
+def _any_equipment(scope) -> bool:
+    """Whether the user can see any item at all (decommissioned ones too)."""
+    stmt = select(Equipment.id).where(scope.clause(Equipment)).limit(1)
+    return db.session.execute(stmt).first() is not None
 
 
 # ---------------------------------------------------------------------------- card
@@ -199,23 +231,42 @@ def equipment_card(item_id: int):
         .where(Inspection.equipment_id == item.id)
         .order_by(Inspection.done_on.desc(), Inspection.id.desc())
     ).scalars()
-    events = db.session.execute(
-        select(AuditEvent)
-        .where(AuditEvent.entity_type == Equipment.__tablename__, AuditEvent.entity_id == item.id)
-        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-        .limit(100)
-    ).scalars()
+    events = list(
+        db.session.execute(
+            select(AuditEvent)
+            .where(
+                AuditEvent.entity_type == Equipment.__tablename__, AuditEvent.entity_id == item.id
+            )
+            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+            .limit(100)
+        ).scalars()
+    )
     return render_template(
         "equipment/card.html",
         item=item,
         ind=ind,
         assessments=list(assessments),
         inspections=list(inspections),
-        events=list(events),
+        events=events,
+        batches=_visible_batches(events, scope),
         can_edit=scope.can_edit_registry,
         explanation=explain(inputs, ind, thresholds, latest, documented),
         facility_codes={f.id: f.code for f in registry.facility_choices(db.session, scope)},
     )
+
+
+def _visible_batches(events, scope) -> dict[int, ImportBatch]:
+    """The import batches the events name that the viewer may open (by id)."""
+    ids = {
+        pair[1]
+        for ev in events
+        for pair in [(ev.changes or {}).get("import_batch")]
+        if pair and valid_id(pair[1])
+    }
+    if not ids:
+        return {}
+    stmt = scoped(ImportBatch, scope).where(ImportBatch.id.in_(ids))
+    return {b.id: b for b in db.session.execute(stmt).scalars()}
 
 
 # ---------------------------------------------------------------------------- forms
@@ -230,14 +281,24 @@ def equipment_form(item_id: int | None = None):
     )
     _require_editor()
     form = EquipmentForm(obj=item)
-    form.facility_id.choices = [
-        SelectChoice(f.id, str(f))
+    facilities = [
+        f
         for f in registry.facility_choices(db.session, scope)
         if item is None or f.organization_id == item.organization_id
     ]
+    if not facilities:  # equipment belongs to a facility: there is none to put it in yet
+        return render_template("equipment/equipment_form.html", form=None, item=None)
+    several_orgs = len({f.organization_id for f in facilities}) > 1
+    form.facility_id.choices = [
+        SelectChoice(f.id, f"{f} ({f.organization.name})" if several_orgs else str(f))
+        for f in facilities
+    ]
     preselect = request.args.get("facility_id", type=int)  # None unless a whole number
-    if item is None and request.method == "GET" and preselect is not None:
-        form.facility_id.data = preselect
+    if item is None and request.method == "GET":
+        if preselect is not None:
+            form.facility_id.data = preselect
+        elif len(facilities) == 1:  # the only facility there is: nothing to choose
+            form.facility_id.data = facilities[0].id
     if form.validate_on_submit():
         try:
             saved = services.save_equipment(

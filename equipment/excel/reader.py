@@ -244,16 +244,48 @@ def _too_large(name: str, cell: str, rows: int, cols: int, limits: Limits) -> st
 # ---------------------------------------------------------------------------- file checks
 
 
+def _megabytes(size: int, whole: bool = False, above: int | None = None) -> str:
+    """Bytes as megabytes with one decimal and a decimal comma: 51 MB → «51,0». ``whole``: a
+    whole number of megabytes without the decimal (a limit: «50»). ``above``: a limit in
+    bytes the size exceeds; rounded up where plain rounding would show the limit itself
+    (50 MB + 1 byte → «50,1», not «50,0»)."""
+    if whole and size % _MB == 0:
+        return str(size // _MB)
+    tenths = round(size * 10 / _MB)
+    if above is not None and tenths * _MB <= above * 10:
+        tenths = -(-size * 10 // _MB)
+    return f"{tenths // 10},{tenths % 10}"
+
+
+def too_large_message(size: int, limits: Limits) -> str:
+    return (
+        f"Файл слишком большой: {_megabytes(size, above=limits.max_bytes)} МБ, допускается не "
+        f"более {_megabytes(limits.max_bytes, whole=True)} МБ."
+    )
+
+
+def read_upload(stream, limits: Limits) -> bytes:
+    """The bytes of an uploaded file, read up to the limit. A larger file is refused with
+    its real size (read from the end of the spooled upload, not from the bytes read)."""
+    data = stream.read(limits.max_bytes + 1)
+    if len(data) > limits.max_bytes:
+        size = len(data)
+        try:
+            stream.seek(0, io.SEEK_END)
+            size = max(size, stream.tell())
+        except (AttributeError, OSError, ValueError):  # not seekable: at least what was read
+            pass
+        raise FileRejected(too_large_message(size, limits))
+    return data
+
+
 def check_file(data: bytes, filename: str, limits: Limits) -> None:
     """Reject what is not a spreadsheet we can read safely, before any parsing."""
     size = len(data)
     if size == 0:
         raise FileRejected("Файл пустой.")
     if size > limits.max_bytes:
-        raise FileRejected(
-            f"Файл слишком большой: {_megabytes(size)} МБ, допускается не более "
-            f"{_megabytes(limits.max_bytes)} МБ."
-        )
+        raise FileRejected(too_large_message(size, limits))
     head = data[:8]
     if head.startswith(_ZIP_MAGIC):
         _check_zip(data, limits)
@@ -426,12 +458,6 @@ def _iter_sheet(
 def _take(rows: Iterator[NumberedRow], count: int) -> Iterator[NumberedRow]:
     for _, item in zip(range(count), rows, strict=False):
         yield item
-
-
-def _megabytes(size: int) -> str:
-    """50 MB → «50», 55.4 MB → «55,4» (a decimal comma)."""
-    value = round(size / _MB, 1)
-    return f"{value:.0f}" if value.is_integer() else f"{value:.1f}".replace(".", ",")
 
 
 def _count(number: int) -> str:

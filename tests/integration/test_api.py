@@ -242,8 +242,8 @@ def test_sorting_by_wear_and_life_end(api, fleet):
     wears = [i["indicators"]["wear_pct"] for i in response if i["indicators"]["wear_pct"]]
     assert wears == sorted(wears, reverse=True)
 
-    by_life_end = inventory(api, "?sort=life_end")
-    assert by_life_end == ["A-INV-5", "A-INV-1", "A-INV-2", "A-INV-4", "A-INV-3"]
+    by_life_end = inventory(api, "?sort=life_end")  # no life end: last both ways
+    assert by_life_end == ["A-INV-1", "A-INV-2", "A-INV-4", "A-INV-3", "A-INV-5"]
     assert inventory(api, "?sort=-life_end") == [
         "A-INV-3",
         "A-INV-4",
@@ -958,3 +958,58 @@ def test_api_dates_and_years_before_1900_are_422(api, world, field, value):
     response = api.patch(f"/api/v1/equipment/{world.item_a.id}", json={field: value})
     assert response.status_code == 422
     assert field in field_errors(response)
+
+
+# ---------------------------------------------------------------------------- messages in Russian
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ('{"service_life_years": NaN}', "service_life_years", "Ожидается число: NaN"),
+        ('{"service_life_years": 1e999}', "service_life_years", "Ожидается число: NaN"),
+        ('{"pressure_mpa": Infinity}', "pressure_mpa", "Ожидается число: NaN"),
+        ('{"service_life_years": 12.5}', "service_life_years", "целое число лет от 1 до 100"),
+        ('{"service_life_years": 0}', "service_life_years", "целое число лет от 1 до 100"),
+    ],
+)
+def test_number_errors_are_answered_in_russian(api, world, body, field, message):
+    response = api.patch(
+        f"/api/v1/equipment/{world.item_a.id}", data=body, content_type="application/json"
+    )
+    assert response.status_code == 422, response.get_json()
+    errors = field_errors(response)
+    assert message in errors[field][0], errors
+    assert "Special numeric values" not in response.get_data(as_text=True)
+
+
+def test_malformed_json_is_answered_in_russian(api, world):
+    response = api.patch(
+        f"/api/v1/equipment/{world.item_a.id}", data="{bad json", content_type="application/json"
+    )
+    assert 400 <= response.status_code < 500
+    text = response.get_data(as_text=True)
+    assert "Invalid JSON body" not in text
+    assert "Тело запроса не является корректным JSON." in json.dumps(
+        response.get_json(), ensure_ascii=False
+    )
+
+
+def test_a_whole_service_life_is_still_answered_as_a_number(api, world):
+    response = api.patch(f"/api/v1/equipment/{world.item_a.id}", json={"service_life_years": 25})
+    assert response.status_code == 200
+    assert response.get_json()["service_life_years"] == 25.0
+
+
+def test_a_too_large_upload_shows_its_real_size(app, api, world, monkeypatch):
+    monkeypatch.setitem(app.config, "IMPORT_MAX_BYTES", 1024 * 1024)
+    data = b"PK\x03\x04" + b"\0" * (1536 * 1024)  # 1.5 MB, more than what is read
+    response = api.post(
+        "/api/v1/imports",
+        data={"file": (io.BytesIO(data), "big.xlsx")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    assert response.get_json()["message"] == (
+        "Файл слишком большой: 1,5 МБ, допускается не более 1 МБ."
+    )

@@ -181,6 +181,7 @@ def test_bad_export_filter_is_explained_not_crashed(client, world, login_as):
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "purple" in page and "odd" in page
+    assert "Хорошее" in page and "good, satisfactory" not in page  # labels, not codes
 
 
 def test_export_needs_a_login(client, world):
@@ -298,3 +299,14 @@ def test_failed_rows_workbook_keeps_formula_like_text_as_text(client, world, log
     assert (name.value, name.data_type) == ('=HYPERLINK("http://x","y")', "s")
     assert failed.cell(1, failed.max_column).value == "Ошибка"
     assert "от 0 до 100" in failed.cell(2, failed.max_column).value
+
+
+def test_export_names_each_rows_organization_and_bin(client, world, fleet, login_as):
+    login_as(world.admin)
+    header, rows = rows_of(export(client, "?flag=must_plan&sort=inventory_no"))
+    org, bin_ = header.index("Эксплуатирующая организация"), header.index("БИН")
+    assert bin_ == org + 1 and header[org - 1] == "ОПО"
+    by_item = {r[0]: (r[org], r[bin_]) for r in rows}
+    assert by_item["A-INV-1"] == (world.org_a.name, world.org_a.bin)
+    assert by_item["B-INV-1"] == (world.org_b.name, world.org_b.bin)
+    assert all(isinstance(b, str) and len(b) == 12 for _o, b in by_item.values())

@@ -1841,7 +1841,7 @@ def test_upload_limits_say_the_real_size_and_count_data_rows(
     big = book([H]) + b"\0" * (55 * 1024 * 1024)
     response = upload(client, big)
     assert response.status_code == 400
-    assert "Файл слишком большой: 55 МБ, допускается не более 50 МБ" in text_of(response)
+    assert "Файл слишком большой: 55,0 МБ, допускается не более 50 МБ" in text_of(response)
     monkeypatch.setitem(app.config, "IMPORT_MAX_ROWS", 3)
     response = upload(client, book([H, *cranes("R", 3, "OPO-01")]))
     assert response.status_code == 302

@@ -131,7 +131,7 @@ def test_invalid_equipment_form_names_fields_and_saves_nothing(client, world, lo
             "device_type": "pressure_vessel",
             "manufacture_year": "2010",
             "commissioned_on": "2005-03-01",  # before the manufacture year
-            "service_life_source": "norm",
+            "service_life_source": "unknown",
             "status": "in_service",
         },
     )

@@ -1601,7 +1601,7 @@ def test_limits_count_data_rows_and_show_the_real_size(tmp_path):
     big = data + b"\0" * (55 * 1024 * 1024 - len(data))
     with pytest.raises(FileRejected) as caught:
         parse_asset_list(big, "l.xlsx")
-    assert caught.value.message == "Файл слишком большой: 55 МБ, допускается не более 50 МБ."
+    assert caught.value.message == "Файл слишком большой: 55,0 МБ, допускается не более 50 МБ."
     with pytest.raises(FileRejected, match="55,5 МБ"):
         parse_asset_list(big + b"\0" * (512 * 1024), "l.xlsx")
 
