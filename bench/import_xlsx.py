@@ -111,6 +111,7 @@ def phase(name: str, url: str, file: str, instance: str) -> dict:
     """Run one phase in this (fresh) process; report seconds and peak RSS."""
     data = Path(file).read_bytes()
     if name == "read":
+        import equipment.models  # noqa: F401 - loaded in a running server; the reader needs it
         from equipment.excel.parse import parse_asset_list
 
         started = time.perf_counter()

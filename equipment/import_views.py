@@ -171,13 +171,17 @@ def import_batch(batch_id: int):
     columns = list((report.get("mapping") or {}).keys()) + list(report.get("ignored_columns") or [])
     missing_columns = list(report.get("missing_columns") or [])
     can_map = current_scope().can_edit_registry and batch.status == "previewed"
+    counts = batch.counts or {}
+    valid = sum(counts.get(key, 0) for key in ("created", "updated", "unchanged"))
+    nothing_to_load = batch.status == "previewed" and not missing_columns and not valid
     return render_template(
         "equipment/import_batch.html",
         batch=batch,
         report=report,
-        counts=batch.counts or {},
+        counts=counts,
         can_map=can_map,
-        can_commit=can_map and not missing_columns,
+        can_commit=can_map and not missing_columns and not nothing_to_load,
+        nothing_to_load=nothing_to_load,
         missing_columns_note=_missing_columns_note(missing_columns) if missing_columns else None,
         columns=columns,
         field_labels=FIELD_LABELS,

@@ -3,8 +3,9 @@
 ``build_plan`` reads the file (``equipment.excel``), matches rows to the organization's registry
 with a handful of queries (never one per row) and returns an ``ImportPlan``: what would be
 created, updated (field by field), left unchanged, which rows are invalid and which items of the
-covered facilities the file no longer lists. ``commit_batch`` rebuilds the plan from the stored
-file and applies it only if it is still exactly the previewed one.
+covered facilities the file no longer lists. ``commit_batch`` plans again, from the file as the
+preview parsed it (``equipment.excel.snapshot``) against the registry as it is then, and applies
+the plan only if it is still exactly the previewed one.
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.audit import AuditEvent, jsonable
+from core.audit import record as audit_record
+from core.audit import snapshot as snapshot_of
 from core.db import bulk_insert, bulk_update, utcnow
+from core.memory import paused_gc
 from equipment.catalog import (
     AssessmentMethod,
     DeviceType,
@@ -30,7 +34,8 @@ from equipment.catalog import (
     InspectionResult,
     LifeSource,
 )
-from equipment.excel.parse import MissingColumns, parse_asset_list
+from equipment.excel import snapshot
+from equipment.excel.parse import MissingColumns, ParseResult, parse_asset_list
 from equipment.excel.reader import FileRejected, Limits
 from equipment.excel.validate import inventory_key
 from equipment.excel.values import CellError
@@ -134,6 +139,7 @@ class ImportPlan:
     warnings: list[str] = field(default_factory=list)  # what needs a confirmation to commit
     as_of: date | None = None  # the date of the wear values that have none of their own
     ignored_reasons: dict[str, str] = field(default_factory=dict)
+    facility_codes: dict[int, str] = field(default_factory=dict)  # the registry's, by id
 
     def counts(self) -> dict[str, int]:
         by_action = defaultdict(int)
@@ -178,6 +184,15 @@ class ImportPlan:
         digest.update(repr(tail).encode())
         return digest.hexdigest()
 
+    def _item_summary(self, row: RowPlan) -> dict:
+        """What a new item is, for the preview: its name, kind and facility."""
+        kind, value = row.facility_key
+        return {
+            "name": row.values.get("name"),
+            "device_type": jsonable(row.values.get("device_type")),
+            "facility": self.facility_codes.get(int(value)) if kind == "id" else value,
+        }
+
     def report(self) -> dict:
         changed = [r for r in self.rows if r.action != "unchanged"]
         return {
@@ -194,6 +209,7 @@ class ImportPlan:
                     "inventory_no": r.inventory_no,
                     "action": r.action,
                     "changes": {k: [jsonable(a), jsonable(b)] for k, (a, b) in r.changes.items()},
+                    **({"item": self._item_summary(r)} if r.action == "create" else {}),
                 }
                 for r in changed[:REPORT_LIMIT]
             ],
@@ -307,10 +323,18 @@ class _Facilities:
             self.by_code.setdefault(facility_code_keys(r.code)[1], r.id)
             self.by_name.setdefault(facility_name_key(r.name), r.id)
         self.taken_codes = {r.code.casefold() for r in rows}
+        self.resolved: dict[str, int | None] = {}
 
     def resolve(self, label: str | None) -> int | None:
         if not label:
             return None
+        try:
+            return self.resolved[label]  # a list names its few facilities on every row
+        except KeyError:
+            found = self.resolved[label] = self._resolve(label)
+            return found
+
+    def _resolve(self, label: str) -> int | None:
         alike, transliterated = facility_code_keys(label)
         found = self.by_code.get(alike)
         if found is None:
@@ -355,12 +379,23 @@ def build_plan(
     limits: Limits | None = None,
     today: date | None = None,
 ) -> ImportPlan:
-    """Read the file and compare it with the registry. Raises FileRejected for bad files.
+    """Read the file and compare it with the registry. Raises FileRejected for bad files."""
+    parsed = parse_asset_list(data, filename, limits=limits or Limits(), mapping=options.mapping)
+    return plan_parsed(session, organization_id, parsed, options, today)
+
+
+def plan_parsed(
+    session: Session,
+    organization_id: int,
+    parsed: ParseResult,
+    options: ImportOptions,
+    today: date | None = None,
+) -> ImportPlan:
+    """Compare a parsed list with the registry as it is now.
 
     The file's rows are held (they are the plan); the registry is streamed past them and only
     what differs is kept, so a re-load of 100,000 items does not hold the registry twice."""
     today = today or date.today()
-    parsed = parse_asset_list(data, filename, limits=limits or Limits(), mapping=options.mapping)
     facilities = _Facilities(session, organization_id)
     present = set(parsed.mapping.values())
     file_fields = [f for f in EQUIPMENT_FIELDS if f in present]
@@ -438,40 +473,55 @@ def build_plan(
     # 2. The registry streamed past them: updates field by field, and the missing items.
     by_id: dict[int, RowPlan] = {}
     absent: list[tuple] = []  # items of the file's facilities that the file does not list
-    compared = [f for f in file_fields if f not in ("name", "status")]
-    stmt = select(
+    # the registry's values of the file's fields, in the same order as each row's: most rows
+    # of a re-load are equal as a whole, and only the others are compared field by field
+    head = (
         Equipment.id,
         Equipment.inventory_no,
         Equipment.facility_id,
-        Equipment.name,
-        Equipment.status,
-        *[getattr(Equipment, f) for f in compared],
-    ).where(Equipment.organization_id == organization_id)
+        Equipment.name.label("current_name"),
+        Equipment.status.label("current_status"),
+    )
+    stmt = select(*head, *[getattr(Equipment, f) for f in file_fields]).where(
+        Equipment.organization_id == organization_id
+    )
+    width = len(head)
     moved_to_new = 0
-    for old in session.execute(stmt.execution_options(yield_per=STREAM_CHUNK)):
-        plan = by_inventory.get(inventory_key(old.inventory_no))
+    registry = session.connection().execute(stmt.execution_options(yield_per=STREAM_CHUNK))
+    for old in registry:
+        key = inventory_key(old.inventory_no)
+        plan = by_inventory.get(key)
         if plan is None:
             if (
                 old.facility_id in named
-                and inventory_key(old.inventory_no) not in listed_invalid
-                and old.status != EquipmentStatus.DECOMMISSIONED
+                and key not in listed_invalid
+                and old.current_status != EquipmentStatus.DECOMMISSIONED
             ):
-                absent.append((old.id, old.inventory_no, old.name, old.facility_id, old.status))
+                absent.append(
+                    (
+                        old.id,
+                        old.inventory_no,
+                        old.current_name,
+                        old.facility_id,
+                        old.current_status,
+                    )
+                )
             continue
         plan.action, plan.equipment_id = "update", old.id
         if plan.inventory_no != old.inventory_no:
             plan.inventory_no = old.inventory_no  # the registry's spelling stays
         by_id[old.id] = plan
-        row_values = plan.values
-        lacking = partial.get(plan.sheet) if partial else None
-        for name in file_fields:
-            if lacking and name in lacking:
-                continue
-            new_value = row_values.get(name)
-            if new_value is None and name in ("device_type", "name", "status"):
-                continue  # a blank cell never erases a required value
-            if not _same(getattr(old, name), new_value):
-                plan.changes[name] = [getattr(old, name), new_value]
+        current = tuple(old)[width:]
+        given = tuple(map(plan.values.get, file_fields))
+        if current != given:
+            lacking = partial.get(plan.sheet) if partial else None
+            for name, old_value, new_value in zip(file_fields, current, given, strict=True):
+                if lacking and name in lacking:
+                    continue
+                if new_value is None and name in ("device_type", "name", "status"):
+                    continue  # a blank cell never erases a required value
+                if not _same(old_value, new_value):
+                    plan.changes[name] = [old_value, new_value]
         if plan.facility_key != ("id", str(old.facility_id)):
             kind, value = plan.facility_key
             moved_to_new += kind == "new"
@@ -500,7 +550,7 @@ def build_plan(
             )
             .order_by(Inspection.id)
         )
-        for exam in session.execute(exams.execution_options(yield_per=STREAM_CHUNK)):
+        for exam in session.connection().execute(exams.execution_options(yield_per=STREAM_CHUNK)):
             plan = by_id.get(exam.equipment_id)
             if plan is not None and plan.values.get("last_inspection_on") == exam.done_on:
                 done_exams[exam.equipment_id] = (exam.id, exam.next_due_on)
@@ -597,6 +647,7 @@ def build_plan(
         warnings=warnings,
         as_of=as_of if parsed.as_of else None,
         ignored_reasons=dict(parsed.ignored_reasons),
+        facility_codes=facilities.codes,
     )
 
 
@@ -675,6 +726,15 @@ def apply_plan(
         session.add(facility)
         session.flush()
         facility_ids[new["label"]] = facility.id
+        changes = {k: [None, v] for k, v in snapshot_of(facility, Facility.AUDITED).items()}
+        audit_record(
+            session,
+            actor=actor,
+            entity=facility,
+            action="import_create",
+            changes={**changes, "import_batch": [None, batch_id]},
+            organization_id=org_id,
+        )
 
     def facility_of(row: RowPlan) -> int:
         kind, value = row.facility_key
@@ -822,6 +882,7 @@ def _audit(session, actor, org_id, plan, ids, decommissioned, batch_id, now) -> 
 
 
 def _audit_events(actor, org_id, plan, ids, decommissioned, batch_id, now) -> Iterator[dict]:
+    several_sheets = len({s["name"] for s in plan.sheets if s.get("read")}) > 1
     base = {
         "actor_id": getattr(actor, "id", None),
         "actor_email": getattr(actor, "email", None),
@@ -836,6 +897,8 @@ def _audit_events(actor, org_id, plan, ids, decommissioned, batch_id, now) -> It
             # The item's first values are its row in the batch's stored original file: the
             # event points there instead of copying them (a third of a 100,000-row commit).
             changes = {"import_row": [None, row.excel_row]}
+            if several_sheets:  # the row number alone would not say where
+                changes["import_sheet"] = [None, row.sheet]
         else:
             changes = {k: [jsonable(a), jsonable(b)] for k, (a, b) in row.changes.items()}
         changes["import_batch"] = [None, batch_id]
@@ -897,6 +960,20 @@ def remembered_mapping(session: Session, organization_id: int) -> dict | None:
     return row or None
 
 
+def _new_batch(organization, actor, data: bytes, filename: str, options, **fields) -> ImportBatch:
+    """A stored upload: the original file and who sent it, with the plan's ``fields``."""
+    return ImportBatch(
+        organization_id=organization.id,
+        user_id=getattr(actor, "id", None),
+        filename=filename[:255] or "file.xlsx",
+        sha256=sha256(data),
+        size=len(data),
+        content=data,
+        options=options.as_dict(),
+        **fields,
+    )
+
+
 def preview_batch(
     session: Session,
     actor,
@@ -909,21 +986,25 @@ def preview_batch(
     """Dry run: plan the change and store the batch (file included) as 'previewed'."""
     if options.mapping is None:
         options.mapping = remembered_mapping(session, organization.id)
-    plan = build_plan(session, organization.id, data, filename, options, limits)
-    batch = ImportBatch(
-        organization_id=organization.id,
-        user_id=getattr(actor, "id", None),
-        filename=filename[:255] or "file.xlsx",
-        sha256=sha256(data),
-        size=len(data),
-        content=data,
-        options=options.as_dict(),
-        plan_digest=plan.digest(),
-        counts=plan.counts(),
-        report=plan.report(),
-    )
-    session.add(batch)
-    session.flush()
+    with paused_gc():
+        parsed = parse_asset_list(
+            data, filename, limits=limits or Limits(), mapping=options.mapping
+        )
+        plan = plan_parsed(session, organization.id, parsed, options)
+        batch = _new_batch(
+            organization,
+            actor,
+            data,
+            filename,
+            options,
+            parsed=snapshot.dump(parsed),
+            plan_digest=plan.digest(),
+            counts=plan.counts(),
+            report=plan.report(),
+        )
+        del parsed
+        session.add(batch)
+        session.flush()
     return batch, plan
 
 
@@ -943,14 +1024,12 @@ def preview_unmapped_batch(
     counts = dict.fromkeys(
         ("rows", "created", "updated", "unchanged", "invalid", "missing", "new_facilities"), 0
     )
-    batch = ImportBatch(
-        organization_id=organization.id,
-        user_id=getattr(actor, "id", None),
-        filename=filename[:255] or "file.xlsx",
-        sha256=sha256(data),
-        size=len(data),
-        content=data,
-        options=options.as_dict(),
+    batch = _new_batch(
+        organization,
+        actor,
+        data,
+        filename,
+        options,
         plan_digest=None,
         counts=counts,
         report={
@@ -992,26 +1071,48 @@ def commit_batch(
     stored = ImportOptions.from_dict(batch.options)
     options.mapping = stored.mapping
     options.default_facility_id = stored.default_facility_id
-    plan = build_plan(
-        session, batch.organization_id, batch.content, batch.filename, options, limits
-    )
-    if plan.digest() != batch.plan_digest:
-        raise ImportRefused(
-            "Реестр изменился после предпросмотра (кто-то правил оборудование или загрузил "
-            "другой файл). Загрузите файл заново и проверьте изменения."
+    with paused_gc():
+        plan = plan_parsed(
+            session, batch.organization_id, _parsed_of(batch, options, limits), options
         )
-    counts = apply_plan(
-        session, actor, batch.organization, plan, options, thresholds_config, batch.id
-    )
+        if plan.digest() != batch.plan_digest:
+            raise ImportRefused(
+                "Реестр изменился после предпросмотра (кто-то правил оборудование или загрузил "
+                "другой файл). Загрузите файл заново и проверьте изменения."
+            )
+        counts = apply_plan(
+            session, actor, batch.organization, plan, options, thresholds_config, batch.id
+        )
+        mapped = bool(plan.mapping)
+        del plan
     session.execute(
         update(ImportBatch)
         .where(ImportBatch.id == batch.id)
-        .values(status="committed", committed_at=utcnow(), counts=counts, options=options.as_dict())
+        .values(
+            status="committed",
+            committed_at=utcnow(),
+            counts=counts,
+            options=options.as_dict(),
+            parsed=None,
+        )
         .execution_options(synchronize_session=False)
     )
-    if plan.mapping and stored.mapping:
+    if mapped and stored.mapping:
         _remember_mapping(session, batch.organization_id, stored.mapping)
     return counts
+
+
+def _parsed_of(batch: ImportBatch, options: ImportOptions, limits: Limits | None) -> ParseResult:
+    """The batch's file as the preview parsed it: from its stored snapshot, or read again
+    (a batch previewed before snapshots were kept, or a snapshot that does not load)."""
+    if batch.parsed is not None:
+        try:
+            return snapshot.load(batch.parsed)
+        except ValueError:
+            pass  # read the file again: the digest still guards the plan
+    return parse_asset_list(
+        batch.content, batch.filename, limits=limits or Limits(), mapping=options.mapping
+    )
 
 
 def _remember_mapping(session: Session, organization_id: int, mapping: dict) -> None:
@@ -1077,7 +1178,8 @@ def dry_run_batch(
     """Plan only; the returned batch is not stored (nothing is written)."""
     if options.mapping is None:
         options.mapping = remembered_mapping(session, organization.id)
-    plan = build_plan(session, organization.id, data, filename, options, limits)
+    with paused_gc():
+        plan = build_plan(session, organization.id, data, filename, options, limits)
     batch = ImportBatch(
         status="dry_run",
         filename=filename,

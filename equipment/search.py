@@ -23,6 +23,7 @@ SEARCHED = ("inventory_no", "name", "factory_no", "registration_no", "model", "m
 # The fields that hold numbers, kept a second time compacted (names and makers are words).
 NUMBERS = ("inventory_no", "factory_no", "registration_no", "model")
 SEPARATOR = "\n"  # a search term never spans two fields: the term is one line
+_NUMBER_POSITIONS = tuple(SEARCHED.index(name) for name in NUMBERS)
 # Not "_" or "%": they stay literal characters of a number (LIKE wildcards are escaped).
 _NUMBER_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212/\\.,:;№#()\[\]'\"«»]+")
 _DIGIT = re.compile(r"\d")
@@ -35,12 +36,24 @@ def compact(text: str | None) -> str:
 
 def search_text(values) -> str:
     """The folded searchable fields of an item, from a mapping with the SEARCHED keys, then
-    the compact copies of its number fields that have a digit and a separator."""
-    folded = {name: fold(values.get(name)) for name in SEARCHED}
+    the compact copies of its number fields that have a digit and a separator.
+
+    The same as folding each field (``fold``) and joining them, done on the joined text at
+    once: case folding and «ё» work letter by letter, so one call on the whole line is one
+    call per field put together (this runs for every row of a 100,000-row import)."""
+    get = values.get
+    joined = SEPARATOR.join(
+        [" ".join(text.split()) if (text := get(name)) else "" for name in SEARCHED]
+    )
+    joined = joined.casefold().replace("ё", "е")
+    folded = joined.split(SEPARATOR)
+    squeeze = _NUMBER_SEPARATORS.sub
     compacted = [
-        c for name in NUMBERS if _DIGIT.search(f := folded[name]) and (c := compact(f)) != f
+        c
+        for i in _NUMBER_POSITIONS
+        if (f := folded[i]) and _DIGIT.search(f) and (c := squeeze("", f)) != f
     ]
-    return SEPARATOR.join([*folded.values(), *compacted])
+    return SEPARATOR.join([joined, *compacted]) if compacted else joined
 
 
 def needles(query: str) -> list[str]:

@@ -86,6 +86,35 @@ def test_bulk_insert_stores_json_null_and_refuses_bad_rows(world):
     assert db.session.scalar(select(Equipment.id).where(Equipment.inventory_no == "A")) is None
 
 
+def test_bulk_insert_streams_chunks_and_a_late_bad_row_leaves_nothing(world):
+    def rows(count: int, bad: dict | None = None):
+        for i in range(count):
+            row = equipment_row(world, f"CH-{i}")
+            row["commissioned_on"] = date(1980 + i % 3, 1, 1)  # values repeat across chunks
+            yield {**row, **bad} if bad and i == count - 1 else row
+
+    bulk_insert(db.session, Equipment, rows(7), chunk=2)
+    db.session.commit()
+    stored = db.session.execute(
+        select(Equipment.inventory_no, Equipment.commissioned_on).where(
+            Equipment.inventory_no.like("CH-%")
+        )
+    ).all()
+    assert sorted(stored) == sorted((f"CH-{i}", date(1980 + i % 3, 1, 1)) for i in range(7))
+
+    db.session.execute(Equipment.__table__.delete().where(Equipment.inventory_no.like("CH-%")))
+    db.session.commit()
+    with pytest.raises(StatementError):  # found while the fourth chunk is prepared
+        bulk_insert(db.session, Equipment, rows(7, {"status": "broken"}), chunk=2)
+    db.session.rollback()
+    with pytest.raises(IntegrityError):  # found by the database in the last chunk
+        bulk_insert(db.session, Equipment, rows(7, {"inventory_no": "CH-0"}), chunk=2)
+    db.session.rollback()
+    assert (
+        db.session.scalar(select(Equipment.id).where(Equipment.inventory_no.like("CH-%"))) is None
+    )
+
+
 def test_conflicts_are_told_from_integrity_bugs(world):
     def integrity_error(values: dict) -> IntegrityError:
         with pytest.raises(IntegrityError) as caught:

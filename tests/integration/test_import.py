@@ -542,6 +542,43 @@ def test_an_edit_after_the_preview_refuses_the_commit(site, client, login_as):
     assert db.session.get(ImportBatch, batch_id).status == "previewed"
 
 
+def test_the_commit_plans_from_the_previewed_parse_without_reading_the_file(site, monkeypatch):
+    batch, plan = preview(site.org, sample(ONE_C), "1c.xlsx", site.eng)
+    assert batch.parsed  # the file as the preview read it
+    monkeypatch.setattr(importing, "parse_asset_list", pytest.fail)  # never read again
+    before = count(Equipment)
+    counts = commit(batch, site.eng, commit_valid_only=True)  # the sample has invalid rows
+    assert {k: counts[k] for k in plan.counts()} == plan.counts()
+    assert count(Equipment) == before + plan.counts()["created"]
+    db.session.expire_all()
+    stored = db.session.get(ImportBatch, batch.id)
+    assert stored.status == "committed"
+    assert stored.parsed is None  # kept only while the batch waits for its commit
+    assert stored.content == sample(ONE_C)  # the original file stays
+
+
+@pytest.mark.parametrize("parsed", [None, b"damaged"], ids=["none", "damaged"])
+def test_a_batch_without_a_usable_snapshot_reads_its_file_again(site, parsed):
+    """Batches previewed before snapshots were kept (or a damaged one) still commit, from
+    their stored file, and a registry that changed meanwhile is still refused."""
+    batch, plan = preview(site.org, sample(CLEAN), "list.xlsx", site.eng)
+    batch.parsed = parsed
+    db.session.commit()
+    before = count(Equipment)
+    counts = commit(batch, site.eng)
+    assert counts["created"] == plan.counts()["created"] == 250
+    assert count(Equipment) == before + 250
+
+    again, _ = preview(site.org, edited(sample(CLEAN), {"B2": "Новое имя"}), "b.xlsx", site.eng)
+    again.parsed = parsed
+    db.session.commit()
+    item("ИН-100003").service_life_years = 40
+    db.session.commit()
+    with pytest.raises(ImportRefused) as refused:
+        commit(again, site.eng)
+    assert STALE in refused.value.message
+
+
 def test_a_new_item_after_the_preview_refuses_the_commit(site, make):
     batch, plan = preview(site.org, sample(CLEAN), "list.xlsx", site.eng)
     assert plan.counts()["created"] == 250
@@ -703,6 +740,14 @@ def test_unknown_facilities_are_listed_and_created_only_when_agreed(site):
         "OPO-09",
         "OPO-02",
     )
+    event = db.session.execute(
+        select(AuditEvent).where(
+            AuditEvent.entity_type == "facilities", AuditEvent.entity_id == created.id
+        )
+    ).scalar_one()  # a facility the import made is in the trail like one made by hand
+    assert event.action == "import_create" and event.actor_id == site.eng.id
+    assert event.changes["code"] == [None, "OPO-09"]
+    assert event.changes["import_batch"] == [None, batch.id]
 
 
 def test_one_new_facility_written_in_two_cases_is_created_once(site):
@@ -857,6 +902,8 @@ def test_a_file_without_a_recognised_inventory_column_waits_for_a_mapping(
     batch_id = batch_id_from(upload(client, _code_file(), "codes.xlsx"))
     page = text_of(client.get(f"/imports/{batch_id}"))
     assert 'id="commit-form"' not in page and "Не распознаны обязательные столбцы" in page
+    assert page.count("Инвентарный номер»") == 1  # said once, not once per message
+    assert 'id="counts"' not in page  # no row was read: no zero counts either
     client.post(f"/imports/{batch_id}/commit", data={})
     assert db.session.get(ImportBatch, batch_id).status == "previewed"
 
@@ -1134,6 +1181,69 @@ def test_upload_preview_commit_history_and_original_file_pages(site, client, log
     assert original.get_data() == data
     assert hashlib.sha256(original.get_data()).hexdigest() == stored.sha256
     assert "attachment" in original.headers["Content-Disposition"]
+
+
+def test_the_preview_says_what_each_new_item_is_and_the_page_after_the_commit_says_done(
+    site, client, login_as
+):
+    data = xlsx(
+        [
+            row("OPO-03", "P-1", "Компрессор 4ВМ", "сосуд под давлением"),
+            row("OPO-04", "P-2", "Кран козловой", "кран мостовой"),
+        ]
+    )
+    login_as(site.eng)
+    batch_id = batch_id_from(upload(client, data))
+    page = text_of(client.get(f"/imports/{batch_id}"))
+    changes = re.sub(r"<[^>]+>", "", page[page.index('id="changes"') :])
+    assert "Компрессор 4ВМ · Сосуд, работающий под давлением · ОПО OPO-03" in changes
+    assert "Кран козловой · " in changes and "ОПО OPO-04" in changes
+    assert "Будет создано" in page and "проверен" in page.lower()
+
+    client.post(f"/imports/{batch_id}/commit", data={})
+    page = text_of(client.get(f"/imports/{batch_id}"))
+    assert page_counts(page)["created"] == 2
+    assert "Будет создано" not in page and "Будет обновлено" not in page
+    status = re.search(r'id="batch-status">([^<]*)<', page)[1]
+    assert status.startswith("внесено в реестр ") and status.count("внесено") == 1
+
+
+def test_a_file_with_no_valid_row_offers_no_commit(site, client, login_as):
+    data = xlsx(
+        [
+            row("OPO-03", "E-1", "Сосуд", "сосуд под давлением", wear=180),
+            row("OPO-03", "E-2", "Сосуд", "сосуд под давлением", year=2999),
+        ]
+    )
+    login_as(site.eng)
+    batch_id = batch_id_from(upload(client, data))
+    page = text_of(client.get(f"/imports/{batch_id}"))
+    assert page_counts(page)["invalid"] == 2
+    assert 'id="commit-form"' not in page
+    assert "нет ни одной правильной строки" in page
+    assert 'id="errors"' in page and f"/imports/{batch_id}/errors.xlsx" in page
+
+
+def test_the_default_facility_choice_is_grouped_by_organization_for_an_admin(
+    site, client, login_as
+):
+    login_as(site.world.admin)
+    page = text_of(client.get("/imports"))
+    form = page[
+        page.index('name="default_facility_id"') : page.index(
+            "</select>", page.index('name="default_facility_id"')
+        )
+    ]
+    groups = re.findall(r'<optgroup label="([^"]+)">', form)
+    assert site.org.name in groups and site.world.org_b.name in groups
+    beta = form[form.index(f'label="{site.world.org_b.name}"') :]
+    assert "B-01" in beta.split("</optgroup>")[0]
+
+
+def test_an_engineer_chooses_among_their_own_facilities_only(site, client, login_as):
+    login_as(site.eng)
+    page = text_of(client.get("/imports"))
+    assert "<optgroup" not in page and "B-01" not in page and "OPO-01" in page
 
 
 def test_upload_without_a_file_is_answered_with_a_message(site, client, login_as):
@@ -1626,6 +1736,17 @@ def test_every_list_sheet_counts_and_nothing_on_another_sheet_is_missing(site, m
     assert [s["name"] for s in plan.sheets if s["read"]] == ["Sheet", "Прочие ТУ"]
     commit(batch, site.eng, decommission_missing=True)
     assert count(Equipment, Equipment.status == EquipmentStatus.DECOMMISSIONED) == 0
+
+
+def test_an_item_created_from_a_second_sheet_says_which_sheet(site, client, login_as):
+    data = book(
+        [H, *cranes("A", 2, "OPO-01")], sheets=[("Прочие ТУ", [H, *cranes("B", 2, "OPO-01")])]
+    )
+    batch, _plan = preview(site.org, data, "two.xlsx", site.eng)
+    commit(batch, site.eng)
+    login_as(site.eng)
+    page = text_of(client.get(f"/equipment/{item('B-1').id}"))
+    assert "строка 3 листа «Прочие ТУ»" in page
 
 
 def test_failed_rows_of_several_sheets_download_one_sheet_each(site, client, login_as):

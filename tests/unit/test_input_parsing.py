@@ -8,8 +8,9 @@ from datetime import date
 import pytest
 
 from core.form_fields import TwoDigitYear, parse_date, parse_decimal, parse_whole
+from core.text import fold
 from equipment.excel.reader import Limits, too_large_message
-from equipment.search import compact, needles, search_text
+from equipment.search import NUMBERS, SEARCHED, compact, needles, search_text
 
 
 @pytest.mark.parametrize(
@@ -96,6 +97,27 @@ def test_search_text_holds_compact_numbers_and_model_and_maker():
     lines = text.split("\n")
     assert lines[:6] == ["4626-г", "котел де-25", "зн 77", "", "м-860", "бийский котельный завод"]
     assert lines[6:] == ["4626г", "зн77", "м860"]  # number fields with a digit and a separator
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"inventory_no": "ИН-1", "name": "ЁЛКА  Ёж\tстрасSE", "model": "Straße 5/6"},
+        {"inventory_no": "A\nB 7", "name": "  Кран\u00a0мостовой  ", "factory_no": "№ 12.4"},
+        {"inventory_no": "x", "name": "ǅ ΣΑΣ İi", "manufacturer": "\u2028завод\u2029"},
+        {"inventory_no": "77", "name": "", "registration_no": "   "},
+    ],
+)
+def test_search_text_is_each_field_folded(fields):
+    """Folding the joined line at once gives what folding field by field gives."""
+    folded = [fold(fields.get(name)) for name in SEARCHED]
+    compacted = [
+        compact(folded[SEARCHED.index(n)])
+        for n in NUMBERS
+        if any(ch.isdigit() for ch in folded[SEARCHED.index(n)])
+        and compact(folded[SEARCHED.index(n)]) != folded[SEARCHED.index(n)]
+    ]
+    assert search_text(fields) == "\n".join([*folded, *compacted])
 
 
 @pytest.mark.parametrize(
