@@ -149,9 +149,7 @@ class EquipmentCollection(MethodView):
             request.args, current_app.config["MAX_PAGE_SIZE"], current_app.config["PAGE_SIZE"]
         )
         today = date.today()
-        page_stmt, count_stmt = registry.build(query, current_scope(), today)
-        items = db.session.execute(page_stmt).unique().scalars().all()
-        total = db.session.execute(count_stmt).scalar_one()
+        items, total = registry.fetch_page(db.session, query, current_scope(), today)
         return {
             "items": [_with_indicators(i, today) for i in items],
             "total": total,

@@ -10,16 +10,65 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import Float, and_, case, cast, literal, or_
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from equipment.catalog import BAND_LOWER_BOUNDS, Band
 from equipment.models import Equipment as E
 
 
+class _Least(FunctionElement):
+    """The smaller of two numbers: ``LEAST`` on PostgreSQL, SQLite's two-argument ``min``."""
+
+    type = Float()
+    inherit_cache = True
+    name = "least"
+
+
+class _Greatest(FunctionElement):
+    type = Float()
+    inherit_cache = True
+    name = "greatest"
+
+
+@compiles(_Least)
+def _least(element, compiler, **kw):
+    return f"LEAST({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_Least, "sqlite")
+def _least_sqlite(element, compiler, **kw):
+    return f"min({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_Greatest)
+def _greatest(element, compiler, **kw):
+    return f"GREATEST({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_Greatest, "sqlite")
+def _greatest_sqlite(element, compiler, **kw):
+    return f"max({compiler.process(element.clauses, **kw)})"
+
+
+def _clamped(value):
+    """``min(100, max(0, value))`` as in ``wear.wear_at``, the value written once: a CASE
+    needed it three times, and the wear sort of 200,000 items computes it for every row
+    (PostgreSQL 335 -> 185-240 ms for that statement). The callers guard NULL first:
+    PostgreSQL's LEAST and GREATEST skip a NULL argument, SQLite's min and max return NULL."""
+    return _Least(literal(100.0, Float), _Greatest(literal(0.0, Float), value))
+
+
 def wear_expr(as_of: date):
     raw = E.wear_base_pct + (literal(as_of.toordinal()) - E.wear_base_day) * 100.0 / E.life_days
-    capped = case((raw > 100.0, 100.0), (raw < 0.0, 0.0), else_=raw)
-    base = case((E.wear_base_pct > 100.0, 100.0), else_=E.wear_base_pct)
-    return cast(case((E.life_days.is_(None), base), else_=capped), Float)
+    return cast(
+        case(
+            (or_(E.wear_base_pct.is_(None), E.wear_base_day.is_(None)), None),
+            (E.life_days.is_(None), _clamped(E.wear_base_pct)),
+            else_=_clamped(raw),
+        ),
+        Float,
+    )
 
 
 def band_expr(as_of: date):

@@ -284,6 +284,94 @@ def build(
     return page, count
 
 
+def fetch_page(session, query: RegistryQuery, scope: Scope, as_of: date) -> tuple[list, int]:
+    """(the items of the page in order, the number of matching items).
+
+    Sorts by a category (device type, status, facility, organization) are paged by the
+    counts of each category instead of sorting every visible row by a CASE or a join: the
+    counts (one GROUP BY, which also gives the total) tell which categories the page falls
+    in, and only those are read, each in id order. Same order as ``build``'s ORDER BY (rank,
+    then id; reversed for a descending sort): admin, 200,000 items, sort by facility on
+    SQLite 214 -> (bench/registry.py, README) ms p95."""
+    if query.sort in _CATEGORIES:
+        return _page_by_category(session, query, scope, as_of)
+    page_stmt, count_stmt = build(query, scope, as_of)
+    items = session.execute(page_stmt).unique().scalars().all()
+    return items, session.execute(count_stmt).scalar_one()
+
+
+def _ordered_facilities(session, ids) -> list:
+    return list(
+        session.scalars(
+            select(Facility.id)
+            .where(Facility.id.in_(ids))
+            .order_by(Facility.code, Facility.name, Facility.id)
+        )
+    )
+
+
+def _ordered_organizations(session, ids) -> list:
+    return list(
+        session.scalars(
+            select(Organization.id)
+            .where(Organization.id.in_(ids))
+            .order_by(Organization.name, Organization.id)
+        )
+    )
+
+
+# sort key -> (the column, the order of its values given those present)
+_CATEGORIES = {
+    "device_type": (
+        Equipment.device_type,
+        lambda session, present: [t for t in device_types_by_label() if t in present],
+    ),
+    "status": (
+        Equipment.status,
+        lambda session, present: [s for s in EquipmentStatus if s in present],
+    ),
+    "facility": (Equipment.facility_id, _ordered_facilities),
+    "organization": (Equipment.organization_id, _ordered_organizations),
+}
+
+
+def _page_by_category(session, query: RegistryQuery, scope: Scope, as_of: date):
+    column, ordered = _CATEGORIES[query.sort]
+    where = and_(scope.clause(Equipment), *query.conditions(as_of))
+    counts = dict(session.execute(select(column, func.count()).where(where).group_by(column)).all())
+    total = sum(counts.values())
+    order = ordered(session, list(counts))
+    if query.desc:
+        order.reverse()
+    start = (query.page - 1) * query.per_page
+    end = start + query.per_page
+    by_id = Equipment.id.desc() if query.desc else Equipment.id.asc()
+    ids: list[int] = []
+    seen = 0
+    for value in order:
+        n = counts[value]
+        if seen + n > start:
+            offset = max(0, start - seen)
+            limit = min(end, seen + n) - seen - offset
+            ids += session.scalars(
+                select(Equipment.id)
+                .where(where, column == value)
+                .order_by(by_id)
+                .limit(limit)
+                .offset(offset)
+            )
+        seen += n
+        if seen >= end:
+            break
+    if not ids:
+        return [], total
+    rows = session.scalars(
+        select(Equipment).options(selectinload(Equipment.facility)).where(Equipment.id.in_(ids))
+    ).unique()
+    position = {item_id: i for i, item_id in enumerate(ids)}
+    return sorted(rows, key=lambda item: position[item.id]), total
+
+
 def curve_of(item: Equipment) -> WearCurve:
     """The cached wear curve stored on the item."""
     return WearCurve(

@@ -181,9 +181,7 @@ def equipment_list():
             flash(f"{labels.LIST_ARGS.get(field, field)}: {message}", "error")
         query = registry.RegistryQuery(per_page=current_app.config["PAGE_SIZE"])
     today = date.today()
-    page_stmt, count_stmt = registry.build(query, scope, today)
-    items = db.session.execute(page_stmt).unique().scalars().all()
-    total = db.session.execute(count_stmt).scalar_one()
+    items, total = registry.fetch_page(db.session, query, scope, today)
     rows = [(item, indicators(registry.curve_of(item), today)) for item in items]
     facilities = registry.facility_choices(db.session, scope)
     organizations = registry.organization_choices(db.session, scope)
