@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from itertools import islice
 from operator import itemgetter
 
+import orjson
 from sqlalchemy import JSON, DateTime, MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, StatementError
@@ -37,6 +38,12 @@ def as_utc(value: datetime) -> datetime:
 TZDateTime = DateTime(timezone=True)
 
 
+def json_text(value) -> str:
+    """A JSON column's value as text (orjson, the engine's ``json_serializer``): dict keys
+    that are not text become text, as ``json.dumps`` does."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record):  # pragma: no cover - trivial
     """SQLite: enforce foreign keys and let readers run beside one writer."""
@@ -60,19 +67,171 @@ def bulk_insert(session, model, rows: Iterable[dict], chunk: int = 5_000) -> Non
     itself for 100,000 rows (bench/import_xlsx.py), is skipped; what reaches the database is
     what ``table.insert()`` would have sent.
     """
-    rows = iter(rows)
-    batch = list(islice(rows, chunk))
-    if not batch:
-        return
-    table = model.__table__
-    session.flush()  # rows may refer to objects still pending in the session
+    with BulkWriter(session) as writer:
+        writer.insert(model, rows, chunk)
+
+
+def reserve_ids(session, model, count: int) -> list[int]:
+    """Primary keys for ``count`` rows of ``model`` about to be inserted in the session's
+    transaction, so rows that refer to them can be prepared without reading them back.
+
+    PostgreSQL: taken from the column's sequence (``nextval``), as an insert would.
+    SQLite: the ids after the largest, under the write lock this transaction takes first
+    (one writer at a time: nobody else can insert before the commit)."""
+    if count <= 0:
+        return []
     conn = session.connection()
-    dialect = conn.dialect
-    given = list(batch[0])
+    table = model.__table__
+    if conn.dialect.name == "postgresql":
+        sequence = conn.exec_driver_sql(
+            "SELECT pg_get_serial_sequence(%(table)s, 'id')", {"table": table.name}
+        ).scalar_one()
+        return list(
+            conn.exec_driver_sql(
+                "SELECT nextval(%(sequence)s) FROM generate_series(1, %(count)s)",
+                {"sequence": sequence, "count": count},
+            ).scalars()
+        )
+    name = conn.dialect.identifier_preparer.format_table(table)
+    conn.exec_driver_sql(f"UPDATE {name} SET id = id WHERE 1 = 0")  # takes the write lock
+    last = conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {name}").scalar_one()
+    return list(range(last + 1, last + 1 + count))
+
+
+class BulkWriter:
+    """Several ``bulk_insert``s in a row, in the session's transaction.
+
+    On PostgreSQL a writer thread owns the connection from the first ``insert`` to the end of
+    the ``with`` block and sends the tables as COPYs one after the other, while this thread
+    prepares the next rows, the next table's included: the server stores, indexes and checks
+    the foreign keys of one table while Python works out the next (two cores, not one after
+    the other). The session must not be used inside the block. On SQLite each ``insert``
+    runs at once (the inserts hold the GIL; a thread would only wait for it)."""
+
+    def __init__(self, session):
+        self.session = session
+        self._pipe: _CopyPipe | None = None
+
+    def __enter__(self) -> BulkWriter:
+        return self
+
+    def insert(self, model, rows: Iterable[dict], chunk: int = 5_000) -> None:
+        rows = iter(rows)
+        batch = list(islice(rows, chunk))
+        if not batch:
+            return
+        if self._pipe is None:
+            self.session.flush()  # rows may refer to objects still pending in the session
+        conn = self.session.connection()
+        dialect = conn.dialect
+        statement, prepare = _insert_parts(dialect, model.__table__, batch[0])
+
+        def chunks() -> Iterator[list[tuple]]:
+            nonlocal batch
+            while batch:
+                try:
+                    yield prepare(batch)
+                except (LookupError, TypeError, ValueError) as err:  # a value it cannot take
+                    raise StatementError(str(err), statement, None, err) from err
+                batch = list(islice(rows, chunk))
+
+        if dialect.name != "postgresql":
+            for values in chunks():
+                conn.exec_driver_sql(statement, values)
+            return
+        if self._pipe is None:
+            self._pipe = _CopyPipe(conn.connection.driver_connection, dialect)
+        self._pipe.send(statement, chunks())
+
+    def __exit__(self, kind, error, trace) -> None:
+        if self._pipe is not None:
+            pipe, self._pipe = self._pipe, None
+            pipe.close(failed=error is not None)
+
+
+class _CopyPipe:
+    """The writer thread of a ``BulkWriter``: COPY statements and their rows come through a
+    short queue; the first error is kept, raised in the caller's thread, and the rest of the
+    queue drained so the caller never blocks on a dead writer."""
+
+    QUEUE = 4  # chunks waiting to be sent
+
+    def __init__(self, driver, dialect):
+        import queue
+        import threading
+
+        self.driver, self.dialect = driver, dialect
+        self.queue: queue.Queue = queue.Queue(self.QUEUE)
+        self.error: BaseException | None = None
+        self.statement: str | None = None
+        self.ended = False
+        self.thread = threading.Thread(target=self._run, name="bulk-copy", daemon=True)
+        self.thread.start()
+
+    def send(self, statement: str, chunks: Iterator[list[tuple]]) -> None:
+        self._put(("copy", statement))
+        for values in chunks:
+            self._put(("rows", values))
+
+    def close(self, failed: bool) -> None:
+        self.queue.put(("abort", None) if failed else ("end", None))
+        self.thread.join()
+        if self.error is not None and not failed:
+            self._raise()
+
+    def _put(self, item) -> None:
+        if self.error is not None:
+            self._raise()
+        self.queue.put(item)
+
+    def _raise(self):
+        err, self.error = self.error, None
+        if isinstance(err, self.dialect.loaded_dbapi.Error):  # as SQLAlchemy would raise it
+            raise DBAPIError.instance(
+                self.statement, None, err, self.dialect.loaded_dbapi.Error, dialect=self.dialect
+            ) from err
+        raise err
+
+    def _get(self):
+        kind, payload = self.queue.get()
+        self.ended = kind in ("end", "abort")
+        return kind, payload
+
+    def _run(self) -> None:
+        try:
+            with self.driver.cursor() as cursor:
+                kind, payload = self._get()
+                while kind == "copy":
+                    self.statement = payload
+                    with cursor.copy(payload) as copy:
+                        write = copy.write_row
+                        kind, payload = self._get()
+                        while kind == "rows":
+                            for record in payload:
+                                write(record)
+                            kind, payload = self._get()
+                        if kind == "abort":  # psycopg ends the COPY with an error message
+                            raise _Aborted
+                    # leaving the block waited for the server to finish the table
+        except _Aborted:
+            pass
+        except BaseException as err:  # noqa: BLE001 - handed to the caller's thread
+            self.error = err
+        while not self.ended:
+            self._get()  # drain: the caller may still be sending
+
+
+class _Aborted(Exception):
+    """The caller failed: the COPY under way must not be completed."""
+
+
+def _insert_parts(dialect, table, first: dict):
+    """The statement (COPY or INSERT) for rows shaped like ``first``, and their preparer."""
+    given = list(first)
     defaults = [
         c
         for c in table.columns
-        if c.key not in batch[0] and c.default is not None and not c.default.is_sequence
+        if c.key not in first and c.default is not None and not c.default.is_sequence
     ]
     for column in defaults:
         if column.default.is_clause_element:
@@ -87,42 +246,11 @@ def bulk_insert(session, model, rows: Iterable[dict], chunk: int = 5_000) -> Non
     ]
     names = ", ".join(dialect.identifier_preparer.format_column(c) for c in columns)
     target = dialect.identifier_preparer.format_table(table)
-    driver = conn.connection.driver_connection
     if dialect.name == "postgresql":
         statement = f"COPY {target} ({names}) FROM STDIN"
     else:
         statement = f"INSERT INTO {target} ({names}) VALUES ({', '.join('?' * len(columns))})"
-    prepare = _Values(given, defaults, processors)
-
-    def chunks() -> Iterator[list[tuple]]:
-        nonlocal batch
-        while batch:
-            try:
-                yield prepare(batch)
-            except (LookupError, TypeError, ValueError) as err:  # a value its column cannot take
-                raise StatementError(str(err), statement, None, err) from err
-            batch = list(islice(rows, chunk))
-
-    if dialect.name != "postgresql":
-        for values in chunks():
-            conn.exec_driver_sql(statement, values)
-        return
-    # One COPY for all the chunks, its data sent by a writer thread: the server stores and
-    # indexes one chunk while this thread prepares the next (two cores, not one after the other).
-    from psycopg.copy import QueuedLibpqWriter
-
-    try:
-        with (
-            driver.cursor() as cursor,
-            cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy,
-        ):
-            for values in chunks():
-                for record in values:
-                    copy.write_row(record)
-    except dialect.loaded_dbapi.Error as err:  # as SQLAlchemy would raise it
-        raise DBAPIError.instance(
-            statement, None, err, dialect.loaded_dbapi.Error, dialect=dialect
-        ) from err
+    return statement, _Values(given, defaults, processors)
 
 
 MEMO_LIMIT = 65_536  # distinct values remembered per column

@@ -18,7 +18,7 @@ listed as skipped.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -152,11 +152,13 @@ def parse_asset_list(
     limits: Limits = Limits(),  # noqa: B008 - frozen dataclass, safe as a default
     mapping: ColumnMapping | None = None,
     today: date | None = None,
+    beside: Callable[[], Any] | None = None,
 ) -> ParseResult:
     """Parse an uploaded asset list. Raises ``FileRejected`` when the file cannot be used.
 
     ``mapping`` ({column title or 0-based index: field, or None to skip}) overrides the
-    automatic recognition of columns.
+    automatic recognition of columns. ``beside`` runs while the first sheet loads
+    (``Workbook.load``); it does not run for a file with no sheet to load.
     """
     book = open_workbook(data, filename, limits)
     checks = FileChecks(today=today)
@@ -174,7 +176,8 @@ def parse_asset_list(
     refused: list[tuple[int, FileRejected]] = []  # why the sheets that are not lists are not
     try:
         for name in book.candidates:
-            sheet = book.load(name)
+            sheet = book.load(name, beside)
+            beside = None
             if sheet is None:
                 result.sheets.append(SheetReport(name, False, "лист пустой"))
                 continue

@@ -33,6 +33,7 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -173,9 +174,21 @@ class Workbook:
                 replaced[member] = xml
         return xmlscan.replace_members(data, replaced) if replaced else data
 
-    def load(self, name: str) -> SheetRows | None:
-        """The sheet with its first rows read; None when it is empty."""
-        sheet = _load_sheet(self._book, name)
+    def load(self, name: str, beside: Callable[[], Any] | None = None) -> SheetRows | None:
+        """The sheet with its first rows read; None when it is empty.
+
+        ``beside`` is work to do in this thread while the sheet loads in another: calamine
+        reads a sheet without holding the GIL (1 s of a 100,000-row list), time in which an
+        import fetches what it needs of the registry."""
+        if beside is None:
+            sheet = _load_sheet(self._book, name)
+        else:
+            with ThreadPoolExecutor(1, thread_name_prefix="sheet") as pool:
+                loading = pool.submit(_load_sheet, self._book, name)
+                try:
+                    beside()
+                finally:
+                    sheet = loading.result()  # a bad sheet's FileRejected is raised here
         if sheet.end is None:
             return None
         extras = self.extras.get(name) or SheetExtras()

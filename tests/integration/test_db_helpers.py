@@ -10,11 +10,11 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from core.audit import AuditEvent
-from core.db import bulk_insert
+from core.db import BulkWriter, bulk_insert, reserve_ids
 from core.errors import _is_conflict
 from core.extensions import db
-from equipment.catalog import DeviceType, EquipmentStatus, LifeSource
-from equipment.models import Equipment
+from equipment.catalog import AssessmentMethod, DeviceType, EquipmentStatus, LifeSource
+from equipment.models import ConditionAssessment, Equipment
 
 SKIP = {"id", "inventory_no", "search_text"}
 
@@ -112,6 +112,81 @@ def test_bulk_insert_streams_chunks_and_a_late_bad_row_leaves_nothing(world):
     db.session.rollback()
     assert (
         db.session.scalar(select(Equipment.id).where(Equipment.inventory_no.like("CH-%"))) is None
+    )
+
+
+def _assessment(item_id: int, wear: float) -> dict:
+    return {
+        "equipment_id": item_id,
+        "wear_pct": wear,
+        "assessed_on": date(2024, 1, 1),
+        "method": AssessmentMethod.IMPORT,
+        "created_by_id": None,
+        "created_at": datetime.now(UTC),
+        "document_ref": None,
+        "notes": None,
+    }
+
+
+def test_a_bulk_writer_inserts_several_tables_with_reserved_ids(world):
+    ids = reserve_ids(db.session, Equipment, 5)
+    assert len(set(ids)) == 5 and min(ids) > world.item_a.id
+    with BulkWriter(db.session) as writer:
+        writer.insert(
+            Equipment,
+            ({**equipment_row(world, f"RW-{i}"), "id": item_id} for i, item_id in enumerate(ids)),
+            chunk=2,
+        )
+        writer.insert(ConditionAssessment, (_assessment(i, 10.0 + i % 2) for i in ids), chunk=2)
+        writer.insert(ConditionAssessment, [])  # nothing to insert is nothing sent
+    db.session.commit()
+    stored = db.session.execute(
+        select(Equipment.id, Equipment.inventory_no).where(Equipment.inventory_no.like("RW-%"))
+    ).all()
+    assert sorted(stored) == [(item_id, f"RW-{i}") for i, item_id in enumerate(ids)]
+    wear = db.session.execute(
+        select(ConditionAssessment.equipment_id, ConditionAssessment.wear_pct).where(
+            ConditionAssessment.equipment_id.in_(ids)
+        )
+    ).all()
+    assert sorted(wear) == [(i, 10.0 + i % 2) for i in ids]
+    # the sequence (PostgreSQL) or the largest id (SQLite) has moved past the reserved ids
+    db.session.execute(insert(Equipment.__table__), [equipment_row(world, "AFTER")])
+    after = db.session.scalar(select(Equipment.id).where(Equipment.inventory_no == "AFTER"))
+    assert after > max(ids)
+
+
+@pytest.mark.parametrize("where", ["database", "values", "caller"])
+def test_a_bulk_writer_that_fails_in_its_second_table_leaves_nothing(world, where):
+    """The failure is raised in the caller's thread wherever it happens (the database, a value
+    its column cannot take, the caller's own code), and no writer thread is left waiting."""
+    ids = reserve_ids(db.session, Equipment, 3)
+
+    def assessments():
+        for n, item_id in enumerate(ids):
+            if n == 2 and where == "caller":
+                raise RuntimeError("the caller failed")
+            row = _assessment(item_id, 20.0)
+            if n == 2 and where == "database":
+                row["equipment_id"] = 999_999  # no such item: a foreign key error
+            if n == 2 and where == "values":
+                row["method"] = "no such method"
+            yield row
+
+    expected = {"database": IntegrityError, "values": StatementError, "caller": RuntimeError}
+    with pytest.raises(expected[where]), BulkWriter(db.session) as writer:
+        writer.insert(
+            Equipment,
+            [{**equipment_row(world, f"FAIL-{i}"), "id": item_id} for i, item_id in enumerate(ids)],
+        )
+        writer.insert(ConditionAssessment, assessments(), chunk=1)
+    db.session.rollback()
+    assert db.session.scalar(select(Equipment.id).where(Equipment.inventory_no == "FAIL-0")) is None
+    assert (
+        db.session.scalar(
+            select(ConditionAssessment.id).where(ConditionAssessment.equipment_id.in_(ids))
+        )
+        is None
     )
 
 

@@ -1716,3 +1716,32 @@ def test_a_sheet_part_named_oddly_is_scanned_all_the_same(tmp_path):
         xmlscan.replace_members(path.read_bytes(), {"xl/_rels/workbook.xml.rels": odd.encode()})
     )
     assert _parse_in_a_subprocess(path).startswith("REJECTED")
+
+
+def test_work_beside_runs_once_in_the_callers_thread_while_the_sheet_loads(tmp_path):
+    """An import fetches the registry's history (through its session, so in its own thread)
+    while calamine loads the sheet in another."""
+    import threading
+
+    calls = []
+    parsed = parse_asset_list(
+        xlsx(
+            tmp_path,
+            ("Лист1", [HEADER_RU, row_ru("ИН-1"), row_ru("ИН-2")]),
+            ("Лист2", [HEADER_RU, row_ru("ИН-3")]),
+        ),
+        "list.xlsx",
+        beside=lambda: calls.append(threading.current_thread()),
+    )
+    assert calls == [threading.current_thread()]
+    assert [r.values["inventory_no"] for r in parsed.rows] == ["ИН-1", "ИН-2", "ИН-3"]
+
+
+def test_work_beside_that_fails_fails_the_parse(tmp_path):
+    def broken():
+        raise RuntimeError("the registry is unreachable")
+
+    with pytest.raises(RuntimeError, match="unreachable"):
+        parse_asset_list(
+            xlsx(tmp_path, ("Лист1", [HEADER_RU, row_ru("ИН-1")])), "list.xlsx", beside=broken
+        )

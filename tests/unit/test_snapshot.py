@@ -98,15 +98,47 @@ def test_an_unknown_type_is_refused_when_stored_not_changed_when_loaded():
         snapshot.dump(parsed)
 
 
+def _blob(*lines: str) -> bytes:
+    return zlib.compress("".join(line + "\n" for line in lines).encode())
+
+
+def _one_row() -> ParseResult:
+    return ParseResult(
+        rows=[ParsedRow(2, {"inventory_no": "ИН-1", "commissioned_on": date(2020, 2, 1)})],
+        errors=[], rows_read=1, header_row=1, mapping={}, ignored_columns=[], sheet_name="Лист1",
+        facility_labels=[],
+    )  # fmt: skip
+
+
+def _damaged(old: str, new: str) -> bytes:
+    """The stored one-row list with one piece of it changed."""
+    text = zlib.decompress(snapshot.dump(_one_row())).decode()
+    assert old in text
+    return zlib.compress(text.replace(old, new, 1).encode())
+
+
+_HEAD = f'["parse",{snapshot.FORMAT},{{}}]'
+
+
+def test_the_one_row_list_loads_undamaged():
+    assert snapshot.load(_damaged("ИН-1", "ИН-1")).rows == _one_row().rows
+
+
 @pytest.mark.parametrize(
     "blob",
     [
         b"",
         b"not zlib",
-        zlib.compress(b'["other",1,{}]\n'),
-        zlib.compress(b'["parse",1,{}]\n'),  # cut short
-        zlib.compress(b'["parse",1,{}]\n["end",{}]\n'),  # parts missing
-        zlib.compress(b'["parse",1,{}]\n["rows",[[1]]]\n["end",{"shapes":[]}]\n'),
+        _blob('["other",1,{}]'),
+        _blob('["parse",1,{}]', '["end",{}]'),  # an older format: the file is read again
+        _blob(_HEAD),  # cut short
+        _blob(_HEAD, '["end",{}]'),  # parts missing
+        _blob(_HEAD, '["rows",[[1]]]', '["end",{"shapes":[]}]'),
+        _damaged(',"2020-02-01"]', "]"),  # a value short of its shape
+        _damaged('"2020-02-01"', '"01.02.2020"'),  # not the ISO date its shape says
+        _damaged('"2020-02-01"', "null"),  # None where the shape says a date
+        _damaged('"d"', '"Nope"'),  # a type the catalog does not know
+        _damaged('"ИН-1"', '"ИН-1'),  # not JSON
     ],
 )
 def test_a_damaged_snapshot_is_a_value_error(blob):
