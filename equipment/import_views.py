@@ -35,13 +35,13 @@ from equipment.importing import (
     ImportOptions,
     ImportRefused,
     MissingColumns,
-    build_plan,
     commit_batch,
     default_facility_of,
     failed_rows_workbook,
     limits_from_config,
     preview_batch,
     preview_unmapped_batch,
+    read_and_plan,
 )
 from equipment.models import ImportBatch
 from equipment.views import bp
@@ -289,7 +289,7 @@ def import_errors(batch_id: int):
     batch = get_visible_or_404(db.session, ImportBatch, batch_id, current_scope())
     options = ImportOptions.from_dict(batch.options)
     try:
-        plan = build_plan(
+        _, plan = read_and_plan(
             db.session,
             batch.organization_id,
             batch.content,

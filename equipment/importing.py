@@ -1,6 +1,6 @@
 """Asset-list import: plan (dry run) and apply, all or nothing, set-based.
 
-``build_plan`` reads the file (``equipment.excel``), matches rows to the organization's registry
+``read_and_plan`` reads the file (``equipment.excel``), matches rows to the organization's registry
 with a handful of queries (never one per row) and returns an ``ImportPlan``: what would be
 created, updated (field by field), left unchanged, which rows are invalid and which items of the
 covered facilities the file no longer lists. ``commit_batch`` plans again, from the file as the
@@ -381,20 +381,7 @@ class _Facilities:
         return code
 
 
-def build_plan(
-    session: Session,
-    organization_id: int,
-    data: bytes,
-    filename: str,
-    options: ImportOptions,
-    limits: Limits | None = None,
-    today: date | None = None,
-) -> ImportPlan:
-    """Read the file and compare it with the registry. Raises FileRejected for bad files."""
-    return _read_and_plan(session, organization_id, data, filename, options, limits, today)[1]
-
-
-def _read_and_plan(
+def read_and_plan(
     session: Session,
     organization_id: int,
     data: bytes,
@@ -403,8 +390,8 @@ def _read_and_plan(
     limits: Limits | None = None,
     today: date | None = None,
 ) -> tuple[ParseResult, ImportPlan]:
-    """The file parsed and its plan; the registry's history is fetched while the workbook's
-    sheet loads."""
+    """Read the file and compare it with the registry: the parse and the plan. Raises
+    FileRejected for bad files. The registry's history is fetched while the sheet loads."""
     history = RegistryHistory(session, organization_id)
     parsed = parse_asset_list(
         data,
@@ -419,7 +406,7 @@ def _read_and_plan(
 class RegistryHistory:
     """What a plan needs of the organization's past, whatever the file says: each item's
     latest assessment, and its examinations by date. Each part is fetched once, when first
-    asked for, or by ``fetch`` (while a workbook loads: ``_read_and_plan``)."""
+    asked for, or by ``fetch`` (while a workbook loads: ``read_and_plan``)."""
 
     def __init__(self, session: Session, organization_id: int):
         self._session = session
@@ -787,7 +774,7 @@ def apply_plan(
     now = utcnow()
     org_id = organization.id
     facility_ids = {}
-    for new in plan.new_facilities:  # codes planned unique by build_plan
+    for new in plan.new_facilities:  # codes planned unique by plan_parsed
         facility = Facility(
             organization_id=org_id,
             code=new["code"],
@@ -1057,7 +1044,7 @@ def preview_batch(
     if options.mapping is None:
         options.mapping = remembered_mapping(session, organization.id)
     with paused_gc():
-        parsed, plan = _read_and_plan(session, organization.id, data, filename, options, limits)
+        parsed, plan = read_and_plan(session, organization.id, data, filename, options, limits)
         batch = _new_batch(
             organization,
             actor,
@@ -1199,7 +1186,7 @@ __all__ = [
     "ImportRefused",
     "MissingColumns",
     "apply_plan",
-    "build_plan",
+    "read_and_plan",
     "commit_batch",
     "dry_run_batch",
     "failed_rows_workbook",
@@ -1246,7 +1233,7 @@ def dry_run_batch(
     if options.mapping is None:
         options.mapping = remembered_mapping(session, organization.id)
     with paused_gc():
-        plan = build_plan(session, organization.id, data, filename, options, limits)
+        _, plan = read_and_plan(session, organization.id, data, filename, options, limits)
     batch = ImportBatch(
         status="dry_run",
         filename=filename,
