@@ -585,18 +585,18 @@ def quantiles(values: list[float]) -> dict:
 
 
 def endpoint_figures(samples: list[Sample], server_rows, seconds: float, key) -> dict:
-    """Figures per group; ``key`` maps a sample (or a log row) to its group."""
+    """Figures per group; ``key(endpoint, case, role)`` names a request's group."""
     client_ms, server_ms = defaultdict(list), defaultdict(list)
     errors, throttled = defaultdict(Counter), Counter()
     for s in samples:
-        group = key(s.endpoint, s.case)
+        group = key(s.endpoint, s.case, s.role)
         client_ms[group].append(s.ms)
         if s.status == 429:
             throttled[group] += 1
         elif s.error:
             errors[group][s.error] += 1
-    for endpoint, case, _role, _status, ms, _pid in server_rows:
-        server_ms[key(endpoint, case)].append(ms)
+    for endpoint, case, role, _status, ms, _pid in server_rows:
+        server_ms[key(endpoint, case, role)].append(ms)
     return {
         group: {
             "requests": len(client_ms[group]),
@@ -613,7 +613,11 @@ def endpoint_figures(samples: list[Sample], server_rows, seconds: float, key) ->
 
 
 def order_of(group: str):
-    return (ENDPOINTS.index(group), "") if group in ENDPOINTS else (len(ENDPOINTS), group)
+    """Endpoints in ENDPOINTS order (also "<endpoint> <role>"), other groups by name."""
+    endpoint, _, rest = group.partition(" ")
+    if endpoint in ENDPOINTS:
+        return (ENDPOINTS.index(endpoint), rest)
+    return (len(ENDPOINTS), group)
 
 
 def print_table(title: str, figures: dict, floor: dict | None) -> None:
@@ -705,18 +709,20 @@ def main(argv=None) -> int:
         stop_gunicorn(server)
     samples = [s for r in results for s in r.samples]
     server_rows = read_access_log(server.access_log)
-    by_endpoint = endpoint_figures(samples, server_rows, seconds, lambda e, c: e)
+    by_endpoint = endpoint_figures(samples, server_rows, seconds, lambda e, c, r: e)
     by_list_case = endpoint_figures(
         [s for s in samples if s.endpoint == "list"],
         [r for r in server_rows if r[0] == "list"],
         seconds,
-        lambda e, c: c,
+        lambda e, c, r: c,
     )
+    by_role = endpoint_figures(samples, server_rows, seconds, lambda e, c, r: f"{e} {r}")
     floor = by_endpoint.get("floor")
     print_table(
         f"per endpoint, ms ({len(samples):,} requests in {seconds:.1f} s)", by_endpoint, floor
     )
     print_table("list by case, ms", by_list_case, floor)
+    print_table("by endpoint and role, ms", by_role, floor)
     statuses = Counter(r[3] for r in server_rows)
     print(
         f"\n   server: {len(server_rows):,} requests logged, statuses {dict(statuses)}; "
@@ -759,6 +765,7 @@ def main(argv=None) -> int:
         "mix": dict(MIX),
         "endpoints": by_endpoint,
         "list_cases": by_list_case,
+        "by_role": by_role,
         "target_missed": misses,
         "median_server_ms": round(statistics.median(r[4] for r in server_rows), 1)
         if server_rows
