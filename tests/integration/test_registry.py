@@ -78,7 +78,7 @@ def test_dashboard_counts_match_item_by_item_computation(fleet):
 def test_dashboard_computes_each_items_band_once(fleet):
     """The dashboard is every user's first page and counts all the items they see. With a
     count per band, the band's CASE (the wear formula in each branch) was evaluated six times
-    per item: admin's dashboard at 50,000 items cost PostgreSQL 175 ms of CPU, the slowest
+    per item: admin's dashboard at 50,000 items cost PostgreSQL 170 ms of CPU, the slowest
     page under load. The formula must appear in one band expression (and its GROUP BY)."""
     from core.access import Scope
 
