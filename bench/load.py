@@ -19,10 +19,10 @@ Then gunicorn is stopped and its access log (one line per request, with gunicorn
 microseconds from the request's arrival at a worker to the end of its answer) is read. For
 each endpoint the script prints requests, errors, 429s, client-side p50/p95/p99 (including
 the wait in the listen queue while all workers are busy), server-side p50/p95/p99 and
-throughput, and writes the same to ``bench/out/load[-label].json``. Errors are any answer
-other than the expected one (200 for pages, 302 home for the login POST: a redirect to the
-login page means the session was lost) and client-side failures (timeouts, dropped
-connections); 429 answers (the login throttle) are counted apart.
+throughput, and writes the same to ``bench/out/load[-label].json`` (the access log beside
+it). Errors are any answer other than the expected one (200 for pages, 302 home for the
+login POST: a redirect to the login page means the session was lost) and client-side
+failures (timeouts, dropped connections); 429 answers (the login throttle) are counted apart.
 
     python bench/load.py [--clients 50] [--seconds 60] [--max-requests 100000] [--items 50000]
                          [--workers 4] [--database-url URL] [--label L]
@@ -50,9 +50,9 @@ import os
 import random
 import re
 import shlex
+import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -140,7 +140,7 @@ class BenchUser:
     facility_ids: list[int]
 
 
-def prepare_database(url: str, items: int) -> tuple[list[BenchUser], dict]:
+def prepare_database(url: str, items: int, seed: int) -> tuple[list[BenchUser], dict]:
     """Create, migrate and (once) seed the database; reset the logins; pick what to request."""
     prepare_postgres(url, reuse=True)  # creates the database when missing, keeps its data
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET_KEY})
@@ -157,25 +157,27 @@ def prepare_database(url: str, items: int) -> tuple[list[BenchUser], dict]:
             analyze(db.engine)
             info["seed_s"] = round(time.perf_counter() - started, 1)
         info["items"] = db.session.scalar(select(func.count()).select_from(Equipment))
-        users = [bench_user(role, email) for role, email in USERS]
+        users = [bench_user(role, email, seed) for role, email in USERS]
         reset_logins()
         db.session.commit()
         db.engine.dispose()
     return users, info
 
 
-def bench_user(role: str, email: str) -> BenchUser:
+def bench_user(role: str, email: str, seed: int) -> BenchUser:
     user = db.session.execute(select(User).where(User.email == email)).scalar_one_or_none()
     if user is None or not user.active:
         raise SystemExit(f"{email}: no active demo user in the database (seed_demo makes it)")
     scope = user.scope
-    card_ids = db.session.scalars(
-        scoped(Equipment, scope, select(Equipment.id)).order_by(func.random()).limit(CARD_SAMPLE)
-    ).all()
+    visible = db.session.scalars(scoped(Equipment, scope, select(Equipment.id))).all()
+    # The same cards in every run with the same --seed (PostgreSQL's random() is not seeded).
+    card_ids = random.Random(f"{seed}-{email}").sample(
+        sorted(visible), min(CARD_SAMPLE, len(visible))
+    )
     facility_ids = [f.id for f in registry.facility_choices(db.session, scope)]
     if not card_ids or not facility_ids:
         raise SystemExit(f"{email} sees no equipment: seed more items (--items)")
-    return BenchUser(role, email, list(card_ids), facility_ids)
+    return BenchUser(role, email, card_ids, facility_ids)
 
 
 def reset_logins() -> None:
@@ -245,14 +247,15 @@ def wait_until_ready(server: Server, seconds: float = 60.0) -> None:
     while time.monotonic() < deadline:
         if server.proc.poll() is not None:
             raise SystemExit(f"gunicorn exited ({server.proc.returncode}):\n{log_tail(server)}")
+        conn = http.client.HTTPConnection(HOST, server.port, timeout=2)
         try:
-            conn = http.client.HTTPConnection(HOST, server.port, timeout=2)
             conn.request("GET", "/healthz", headers={"X-Bench-Endpoint": "setup"})
             if conn.getresponse().status == 200:
-                conn.close()
                 return
-        except OSError:
-            pass
+        except (OSError, http.client.HTTPException):
+            pass  # not listening yet
+        finally:
+            conn.close()
         time.sleep(0.2)
     raise SystemExit(f"gunicorn did not answer within {seconds:.0f} s:\n{log_tail(server)}")
 
@@ -683,12 +686,20 @@ def parse_args(argv=None):
     return args
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    shown_url = make_url(args.database_url).render_as_string(hide_password=True)
-    print(f"## {shown_url}: preparing {args.items:,} items", flush=True)
-    users, db_info = prepare_database(args.database_url, args.items)
-    print(f"   database: {json.dumps(db_info)}", flush=True)
+@dataclass
+class Run:
+    """What one run measured: the clients' samples, the access log, the CPU and the load."""
+
+    samples: list[Sample]
+    server_rows: list
+    seconds: float
+    worker_cpu_s: float
+    postgres_cpu_s: float
+    loadavg: tuple[float, float]
+
+
+def measure(args, users: list[BenchUser], log_copy: Path) -> Run:
+    """Start gunicorn, run the clients, stop gunicorn (always), read its access log."""
     workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
     server = start_gunicorn(
         args.database_url, args.workers, shlex.split(args.gunicorn_args), workdir
@@ -707,75 +718,100 @@ def main(argv=None) -> int:
         worker_cpu, pg_cpu = cpu.since_mark()
     finally:
         stop_gunicorn(server)
-    samples = [s for r in results for s in r.samples]
-    server_rows = read_access_log(server.access_log)
-    by_endpoint = endpoint_figures(samples, server_rows, seconds, lambda e, c, r: e)
-    by_list_case = endpoint_figures(
-        [s for s in samples if s.endpoint == "list"],
-        [r for r in server_rows if r[0] == "list"],
-        seconds,
-        lambda e, c, r: c,
+        if server.access_log.exists():
+            shutil.copyfile(server.access_log, log_copy)
+        shutil.rmtree(workdir, ignore_errors=True)
+    return Run(
+        samples=[s for r in results for s in r.samples],
+        server_rows=read_access_log(log_copy),
+        seconds=seconds,
+        worker_cpu_s=worker_cpu,
+        postgres_cpu_s=pg_cpu,
+        loadavg=(load_before, load_after),
     )
-    by_role = endpoint_figures(samples, server_rows, seconds, lambda e, c, r: f"{e} {r}")
-    floor = by_endpoint.get("floor")
-    print_table(
-        f"per endpoint, ms ({len(samples):,} requests in {seconds:.1f} s)", by_endpoint, floor
-    )
-    print_table("list by case, ms", by_list_case, floor)
-    print_table("by endpoint and role, ms", by_role, floor)
-    statuses = Counter(r[3] for r in server_rows)
-    print(
-        f"\n   server: {len(server_rows):,} requests logged, statuses {dict(statuses)}; "
-        f"CPU per request: workers {1000 * worker_cpu / max(1, len(server_rows)):.1f} ms, "
-        f"PostgreSQL {1000 * pg_cpu / max(1, len(server_rows)):.1f} ms"
-    )
-    print(
-        f"   load average (1 min) {load_before:.2f} before, {load_after:.2f} after "
-        f"({os.cpu_count()} CPUs)"
-    )
-    misses = verdict(by_endpoint, args.target_ms)
-    for group in HASHING:
-        if group in by_endpoint:
-            print(
-                f"   {group}: server p99 {fmt(by_endpoint[group]['server_ms']['p99'])} ms "
-                "(password hashing; not held to the p99 target)"
-            )
-    print(
-        f"   target met: 0 errors, server p99 < {args.target_ms:.0f} ms"
-        if not misses
-        else "   target missed: " + "; ".join(misses)
-    )
-    report = {
+
+
+def summarise(run: Run, args, db_info: dict, argv) -> dict:
+    logged = max(1, len(run.server_rows))
+    by_endpoint = endpoint_figures(run.samples, run.server_rows, run.seconds, lambda e, c, r: e)
+    return {
         "command": " ".join(["python", "bench/load.py", *(argv or sys.argv[1:])]),
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "database": shown_url,
+        "database": make_url(args.database_url).render_as_string(hide_password=True),
         "database_info": db_info,
         "clients": args.clients,
         "workers": args.workers,
         "gunicorn_args": args.gunicorn_args,
-        "seconds": round(seconds, 1),
-        "requests": len(samples),
-        "server_logged": len(server_rows),
-        "server_statuses": dict(statuses),
+        "seconds": round(run.seconds, 1),
+        "requests": len(run.samples),
+        "server_logged": len(run.server_rows),
+        "server_statuses": dict(Counter(r[3] for r in run.server_rows)),
         "cpu_ms_per_request": {
-            "workers": round(1000 * worker_cpu / max(1, len(server_rows)), 1),
-            "postgresql": round(1000 * pg_cpu / max(1, len(server_rows)), 1),
+            "workers": round(1000 * run.worker_cpu_s / logged, 1),
+            "postgresql": round(1000 * run.postgres_cpu_s / logged, 1),
         },
-        "loadavg_1m": {"before": load_before, "after": load_after, "cpus": os.cpu_count()},
+        "loadavg_1m": {"before": run.loadavg[0], "after": run.loadavg[1], "cpus": os.cpu_count()},
         "mix": dict(MIX),
         "endpoints": by_endpoint,
-        "list_cases": by_list_case,
-        "by_role": by_role,
-        "target_missed": misses,
-        "median_server_ms": round(statistics.median(r[4] for r in server_rows), 1)
-        if server_rows
-        else None,
+        "list_cases": endpoint_figures(
+            [s for s in run.samples if s.endpoint == "list"],
+            [r for r in run.server_rows if r[0] == "list"],
+            run.seconds,
+            lambda e, c, r: c,
+        ),
+        "by_role": endpoint_figures(
+            run.samples, run.server_rows, run.seconds, lambda e, c, r: f"{e} {r}"
+        ),
+        "target_ms": args.target_ms,
+        "target_missed": verdict(by_endpoint, args.target_ms),
     }
+
+
+def print_report(report: dict) -> None:
+    floor = report["endpoints"].get("floor")
+    title = f"per endpoint, ms ({report['requests']:,} requests in {report['seconds']} s)"
+    print_table(title, report["endpoints"], floor)
+    print_table("list by case, ms", report["list_cases"], floor)
+    print_table("by endpoint and role, ms", report["by_role"], floor)
+    cpu, load = report["cpu_ms_per_request"], report["loadavg_1m"]
+    print(
+        f"\n   server: {report['server_logged']:,} requests logged, statuses "
+        f"{report['server_statuses']}; CPU per request: workers {cpu['workers']} ms, "
+        f"PostgreSQL {cpu['postgresql']} ms"
+    )
+    print(
+        f"   load average (1 min) {load['before']:.2f} before, {load['after']:.2f} after "
+        f"({load['cpus']} CPUs)"
+    )
+    for group in HASHING:
+        if group in report["endpoints"]:
+            print(
+                f"   {group}: server p99 {fmt(report['endpoints'][group]['server_ms']['p99'])} "
+                "ms (password hashing; not held to the p99 target)"
+            )
+    misses = report["target_missed"]
+    print(
+        f"   target met: 0 errors, server p99 < {report['target_ms']:.0f} ms"
+        if not misses
+        else "   target missed: " + "; ".join(misses)
+    )
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    shown_url = make_url(args.database_url).render_as_string(hide_password=True)
+    print(f"## {shown_url}: preparing {args.items:,} items", flush=True)
+    users, db_info = prepare_database(args.database_url, args.items, args.seed)
+    print(f"   database: {json.dumps(db_info)}", flush=True)
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    path = OUT_DIR / f"load{'-' + args.label if args.label else ''}.json"
+    name = f"load{'-' + args.label if args.label else ''}"
+    run = measure(args, users, OUT_DIR / f"{name}-access.log")
+    report = summarise(run, args, db_info, argv)
+    print_report(report)
+    path = OUT_DIR / f"{name}.json"
     path.write_text(json.dumps(report, ensure_ascii=False, indent=2))
-    print(f"   written: {path}")
-    return 0 if not misses else 1
+    print(f"   written: {path} (and the access log beside it)")
+    return 1 if report["target_missed"] else 0
 
 
 if __name__ == "__main__":
