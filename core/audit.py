@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -38,6 +40,57 @@ class AuditEvent(Base):
 @event.listens_for(AuditEvent, "before_delete")
 def _append_only(mapper, connection, target):
     raise RuntimeError("audit events are append-only")
+
+
+# The same rule in the database, for what bypasses the ORM (raw SQL, a bulk statement, a
+# console): a trigger refuses every UPDATE and DELETE of audit_events. Installed by migration
+# a1f0c8d2e302; triggers are not in the model's metadata, so `flask db check` ignores them.
+# PostgreSQL's TRUNCATE fires no row trigger (the tests empty tables with it).
+APPEND_ONLY_MESSAGE = "audit_events is append-only"
+_APPEND_ONLY_DDL = {
+    "postgresql": (
+        [
+            "CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger "
+            "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION USING MESSAGE = "
+            f"'{APPEND_ONLY_MESSAGE}: ' || TG_OP || ' refused'; END $$",
+            "CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events "
+            "FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()",
+        ],
+        [
+            "DROP TRIGGER IF EXISTS audit_events_append_only ON audit_events",
+            "DROP FUNCTION IF EXISTS audit_events_append_only()",
+        ],
+    ),
+    "sqlite": (
+        [
+            f"CREATE TRIGGER audit_events_no_{verb.lower()} BEFORE {verb} ON audit_events "
+            f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}: {verb} refused'); END"
+            for verb in ("UPDATE", "DELETE")
+        ],
+        [f"DROP TRIGGER IF EXISTS audit_events_no_{verb}" for verb in ("update", "delete")],
+    ),
+}
+
+
+def install_append_only(connection) -> None:
+    """Create the triggers that make audit_events append-only in the database."""
+    for statement in _APPEND_ONLY_DDL[connection.dialect.name][0]:
+        connection.exec_driver_sql(statement)
+
+
+def remove_append_only(connection) -> None:
+    """Drop those triggers (the migration's downgrade)."""
+    for statement in _APPEND_ONLY_DDL[connection.dialect.name][1]:
+        connection.exec_driver_sql(statement)
+
+
+@contextmanager
+def append_only_lifted(connection) -> Iterator[None]:
+    """The triggers dropped for the block and created again after it, in the caller's
+    transaction: only for emptying a test database (SQLite has no TRUNCATE that skips them)."""
+    remove_append_only(connection)
+    yield
+    install_append_only(connection)
 
 
 _PLAIN = (str, int, float, bool, type(None))

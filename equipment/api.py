@@ -184,6 +184,8 @@ class EquipmentItem(MethodView):
         item = get_visible_or_404(db.session, Equipment, item_id, scope)
         if not scope.can_edit_registry:
             abort(403)
+        # the fields the PATCH leaves alone are kept as the last writer left them
+        services.lock_item(db.session, item)
         merged = {name: getattr(item, name) for name in Equipment.AUDITED}
         merged.update(data)
         item = services.save_equipment(

@@ -20,7 +20,7 @@ from sqlalchemy import (
     false,
     select,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from accounts.models import Organization, Region
 from core.access import Scope
@@ -38,6 +38,7 @@ from equipment.catalog import (
     LifeSource,
     Sector,
 )
+from equipment.inventory import inventory_key, inventory_key_default
 from equipment.search import search_text_default
 
 
@@ -93,7 +94,12 @@ class Equipment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     facility_id: Mapped[int] = mapped_column(ForeignKey("facilities.id"))
-    inventory_no: Mapped[str] = mapped_column(String(60))
+    inventory_no: Mapped[str] = mapped_column(String(60))  # as the user typed it
+    # The number as the import compares it (equipment.inventory.inventory_key), the
+    # organization's unique key: «ин-16» cannot be stored beside «ИН-16». Set from
+    # inventory_no by the ORM (_fold_inventory_no) and by the column default on bulk inserts;
+    # up to 3× as long, since upper case may expand a letter («ß» is «SS»).
+    inventory_key: Mapped[str] = mapped_column(String(180), default=inventory_key_default)
     name: Mapped[str] = mapped_column(String(300))
     device_type: Mapped[DeviceType] = mapped_column(str_enum(DeviceType))
     model: Mapped[str | None] = mapped_column(String(120))
@@ -141,12 +147,15 @@ class Equipment(Base):
     organization: Mapped[Organization] = relationship(lazy="select")
 
     __table_args__ = (
-        UniqueConstraint("organization_id", "inventory_no"),
+        UniqueConstraint("organization_id", "inventory_key"),
+        # The engineers' default order (inventory_no, id) walks this index; the key above
+        # makes inventory_no unique in the organization as well.
+        Index("ix_equipment_org_inventory_no", "organization_id", "inventory_no", "id"),
         CheckConstraint("service_life_years IS NULL OR service_life_years > 0", name="life_pos"),
         Index("ix_equipment_org_name", "organization_id", "name"),
         # Registry list at 200,000 items (equipment.registry.build; figures: bench/registry.py).
         # The default order walks this index instead of sorting every visible row (admins,
-        # regional regulators; engineers walk the (organization_id, inventory_no) key).
+        # regional regulators; engineers walk ix_equipment_org_inventory_no).
         Index("ix_equipment_inventory_no", "inventory_no", "id"),
         # One covering index per scope column (organization: engineers; facility: regional
         # regulators, the facility filter) holding every column the list's filters and
@@ -223,6 +232,11 @@ class Equipment(Base):
                 select(Facility.id).where(Facility.region_id == scope.region_id)
             )
         return false()
+
+    @validates("inventory_no")
+    def _fold_inventory_no(self, _name: str, number: str | None) -> str | None:
+        self.inventory_key = None if number is None else inventory_key(number)
+        return number
 
     def __str__(self) -> str:
         return f"{self.inventory_no} — {self.name}"

@@ -10,7 +10,7 @@ from datetime import date
 from itertools import islice
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from accounts.models import Organization, Region
@@ -20,6 +20,7 @@ from core.db import bulk_update
 from core.validation import ValidationFailed
 from equipment.catalog import InspectionKind, InspectionResult, LifeSource
 from equipment.explain import Assessment
+from equipment.inventory import inventory_key
 from equipment.models import ConditionAssessment, Equipment, Facility, Inspection
 from equipment.search import SEARCHED, fold, search_text
 from equipment.wear import (
@@ -34,6 +35,40 @@ from equipment.wear import (
 )
 
 NO_EVENTS = EventFacts()
+
+
+# ---------------------------------------------------------------------------- one writer at a time
+
+
+def lock_registry(session: Session, organization_id: int) -> None:
+    """Hold the organization's registry lock until the caller's transaction ends.
+
+    The one rule for writers of an organization's registry: an import commit, saving an item
+    or a facility (form and API), adding an assessment or examination, each takes this lock
+    before it reads what it will change. Their transactions then run one after the other, and
+    each reads what the previous one committed: an import plans (and checks its preview's
+    digest) against the registry as the other import left it, the «before» of each audit event
+    is the previous event's «after», a wear curve is computed from every assessment. One row
+    per organization rather than the items themselves: an import changes thousands of items,
+    and locking them all (in one order, to avoid deadlocks) would cost as much as the import.
+
+    PostgreSQL: ``FOR NO KEY UPDATE`` of the organization's row, which does not block the
+    foreign-key checks of inserts that reference it. SQLite: a write of that row, which takes
+    the database's single write lock at once; until its first write a transaction there reads
+    outside any lock, and another writer may commit between those reads and its writes."""
+    if session.get_bind().dialect.name == "postgresql":
+        statement = "SELECT id FROM organizations WHERE id = :id FOR NO KEY UPDATE"
+    else:
+        statement = "UPDATE organizations SET id = id WHERE id = :id"
+    session.execute(text(statement), {"id": organization_id})
+
+
+def lock_item(session: Session, item: Equipment) -> None:
+    """``lock_registry`` for the item's organization, then the item as committed now (what
+    the session loaded before the lock may be older than the last writer's change)."""
+    lock_registry(session, item.organization_id)
+    session.refresh(item)
+
 
 CURVE_FIELDS = (
     "wear_base_pct",
@@ -277,6 +312,9 @@ def save_facility(
         org_id = scope.organization_id
     if facility is None and not _visible_organization(session, scope, org_id):
         raise ValidationFailed({"organization_id": _l("Choose the organization.")})
+    lock_registry(session, org_id)
+    if facility is not None:
+        session.refresh(facility)  # the audit's «before» as the last writer left it
     errors: dict[str, str] = {}
     region_id = data.get("region_id")
     if not valid_id(region_id) or session.get(Region, region_id) is None:
@@ -320,16 +358,16 @@ def _check_equipment(session: Session, scope: Scope, data: dict, equipment: Equi
         errors["facility_id"] = _l("Choose one of your facilities.")
     elif equipment is not None and facility.organization_id != equipment.organization_id:
         errors["facility_id"] = _l("The facility belongs to another organization.")
-    if facility is not None:
-        taken = select(Equipment.id).where(
-            Equipment.organization_id == facility.organization_id,
-            Equipment.inventory_no == data.get("inventory_no"),
-        )
-        if equipment is not None:
-            taken = taken.where(Equipment.id != equipment.id)
-        if session.execute(taken).first():
+    number = data.get("inventory_no")
+    if facility is not None and isinstance(number, str):
+        taken = _look_alike(session, facility.organization_id, number, equipment)
+        if taken is not None:
             errors["inventory_no"] = _l(
-                "This inventory number is already used by another item of the organization."
+                "Inventory number «%(number)s» is already in the registry: "
+                "%(item)s (%(facility)s).",
+                number=number,
+                item=str(taken),
+                facility=taken.facility.code,
             )
     year, commissioned = data.get("manufacture_year"), data.get("commissioned_on")
     if year and commissioned and commissioned.year < year:
@@ -344,6 +382,32 @@ def _check_equipment(session: Session, scope: Scope, data: dict, equipment: Equi
     return facility
 
 
+def _look_alike(
+    session: Session, organization_id: int, number: str, equipment: Equipment | None
+) -> Equipment | None:
+    """Another item of the organization whose number is this one as the import compares
+    numbers (``inventory_key``: «ин-16» is «ИН-16»), the organization's unique key."""
+    stmt = select(Equipment).where(
+        Equipment.organization_id == organization_id,
+        Equipment.inventory_key == inventory_key(number),
+    )
+    if equipment is not None:
+        stmt = stmt.where(Equipment.id != equipment.id)
+    return session.execute(stmt.limit(1)).scalar_one_or_none()
+
+
+def _organization_to_lock(session: Session, scope: Scope, data: dict, equipment):
+    """The organization whose registry a save changes: the item's, or for a new item that of
+    the chosen facility if the user may use it (else None: the checks refuse the facility)."""
+    if equipment is not None:
+        return equipment.organization_id
+    return session.execute(
+        select(Facility.organization_id).where(
+            Facility.id == data.get("facility_id"), scope.clause(Facility)
+        )
+    ).scalar_one_or_none()
+
+
 def save_equipment(
     session: Session,
     actor,
@@ -353,6 +417,12 @@ def save_equipment(
     equipment: Equipment | None = None,
 ) -> Equipment:
     """Create or update one item; validates the domain rules and writes an audit event."""
+    organization_id = _organization_to_lock(session, scope, data, equipment)
+    if organization_id is not None:
+        if equipment is not None:
+            lock_item(session, equipment)
+        else:
+            lock_registry(session, organization_id)
     facility = _check_equipment(session, scope, data, equipment)
     if "service_life_years" in data and data["service_life_years"] is None:
         # a source names where the life comes from: with no life there is none
@@ -435,6 +505,7 @@ def add_inspection(
 
 def _add_event(session, actor, equipment, model, data: dict, action: str, thresholds_config):
     """Store an assessment or inspection of an item, audit it on the item, refresh its curve."""
+    lock_registry(session, equipment.organization_id)  # the curve from every event committed
     item = model(equipment_id=equipment.id, created_by_id=getattr(actor, "id", None))
     for name in model.AUDITED:
         if name in data:

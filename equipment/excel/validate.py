@@ -31,6 +31,7 @@ from equipment.excel.values import (
     parse_year,
 )
 from equipment.excel.xmlscan import PERCENT
+from equipment.inventory import inventory_key
 
 MIN_MANUFACTURE_YEAR = 1900
 INT_MAX = 2_147_483_647  # the INTEGER columns of both databases (cycle counts)
@@ -326,17 +327,6 @@ _PLACEHOLDER_START = frozenset(p[0] for p in PLACEHOLDERS) | frozenset(
 )
 _NO_APPROXIMATE: frozenset[str] = frozenset()
 _WHOLE_WITH_ZEROS = re.compile(r"^(\d+)\.0+$")
-
-
-def inventory_key(number: str) -> str:
-    """How inventory numbers are compared, in the file and with the registry: case and
-    whitespace do not count («ин-0000016» is «ИН-0000016», «ИН 16» is «ИН16»)."""
-    key = number.upper()  # upper, not casefold: most numbers are upper case already, and
-    if " " in key or "\u00a0" in key or "\t" in key:  # the key is then the number itself
-        key = "".join(key.split())
-    if "Ё" in key:
-        key = key.replace("Ё", "Е")
-    return number if key == number else key
 
 
 def current_date() -> date:

@@ -915,6 +915,10 @@ def another_worker_takes_the_code(world):
 def test_a_conflicting_concurrent_save_is_409_and_stores_nothing(
     api, world, client, login_as, another_worker_takes_the_code
 ):
+    if db.engine.dialect.name == "sqlite":
+        # the save holds SQLite's single write lock from before its check (lock_registry): no
+        # other worker can commit in between there, the case this last defence is for
+        pytest.skip("another writer inside a save's transaction needs PostgreSQL")
     body = {"code": "A-RACE", "name": "Новый ОПО", "region_id": world.fac_a.region_id}
     response = api.post("/api/v1/facilities", json=body)
     assert response.status_code == 409, response.get_data(as_text=True)[:1000]
