@@ -40,7 +40,8 @@ def init_app(app) -> None:
 
 
 def too_many_attempts(wait: int):
-    """The 429 of a delayed login (page or API), with Retry-After: the seconds to wait."""
+    """The API's 429 for a delayed login, with Retry-After: the seconds to wait (the login page
+    renders its own form with the same header, accounts.views.login)."""
     response = make_response(
         render_error(429, _("Too many failed attempts. Try again in %(n)s s.", n=wait))
     )
