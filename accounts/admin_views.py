@@ -189,7 +189,8 @@ def edit_user(user_id: int):
 @bp.post("/users/<int:user_id>/password")
 @admin_page
 def reset_user_password(user_id: int):
-    """Set a user's password (generated and shown once, or typed); their sessions end."""
+    """Set a user's password (generated and shown once, or typed); their sessions end and their
+    API tokens are revoked."""
     user = _get_or_404(User, user_id)
     form = ResetPasswordForm()
     if user.id == current_user.id:
@@ -205,7 +206,11 @@ def reset_user_password(user_id: int):
             if form.password_mode.data == "generate":
                 return _show_password_once(user, password, created=False)
             flash(
-                _("The password of %(email)s is set; their sessions have ended.", email=user.email),
+                _(
+                    "The password of %(email)s is set; their sessions have ended and their "
+                    "API tokens are revoked.",
+                    email=user.email,
+                ),
                 "success",
             )
             return redirect(url_for("accounts.edit_user", user_id=user.id))
@@ -216,7 +221,7 @@ def reset_user_password(user_id: int):
 @bp.post("/users/<int:user_id>/activate", defaults={"active": True})
 @admin_page
 def set_user_active(user_id: int, active: bool):
-    """Deactivating a user ends their login sessions at once."""
+    """Deactivating a user ends their login sessions and revokes their API tokens at once."""
     user = _get_or_404(User, user_id)
     try:
         services.set_active(db.session, current_user, user, active)
@@ -229,7 +234,11 @@ def set_user_active(user_id: int, active: bool):
         if active:
             flash(_("%(email)s can log in again.", email=user.email), "success")
         else:
-            message = _("%(email)s is deactivated; their sessions have ended.", email=user.email)
+            message = _(
+                "%(email)s is deactivated; their sessions have ended and their API tokens are "
+                "revoked.",
+                email=user.email,
+            )
             flash(message, "info")
     return redirect(url_for("accounts.users"))
 

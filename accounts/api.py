@@ -10,7 +10,12 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from accounts import services
-from accounts.auth import acting_user, authenticate_api_request, current_scope
+from accounts.auth import (
+    acting_user,
+    authenticate_api_request,
+    current_scope,
+    too_many_attempts,
+)
 from accounts.models import Organization, Region, Role, User
 from accounts.schemas import (
     OrganizationSchema,
@@ -32,8 +37,11 @@ blp.before_request(authenticate_api_request)
 @blp.route("/auth/token", methods=["POST"], endpoint="issue_token")
 @blp.arguments(TokenRequestSchema)
 @blp.response(201, TokenSchema)
+@blp.alt_response(429, description="Too many failed attempts: see the Retry-After header.")
 def issue_token_view(args):
-    """Exchange an e-mail and password for a personal bearer token."""
+    """Exchange an e-mail and password for a personal bearer token (valid ``days``, by default
+    and at most API_TOKEN_DAYS)."""
+    days = services.token_days(args["days"], current_app.config)
     user, wait = authenticate(
         db.session,
         args["email"],
@@ -42,12 +50,12 @@ def issue_token_view(args):
         current_app.config,
     )
     if wait:
-        abort(429)
+        return too_many_attempts(wait)
     if user is None:
         abort(401)
-    _token, plain = issue_token(db.session, user, args["name"])
+    token, plain = issue_token(db.session, user, args["name"], days)
     db.session.commit()
-    return {"token": plain, "name": args["name"]}
+    return {"token": plain, "name": token.name, "expires_at": token.expires_at}
 
 
 @blp.route("/regions")

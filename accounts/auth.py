@@ -12,15 +12,18 @@ request with ``Authorization: Bearer <token>`` instead.
 
 from __future__ import annotations
 
-from flask import abort, current_app, g, redirect, request, session, url_for
+from flask import abort, current_app, g, make_response, redirect, request, session, url_for
+from flask_babel import format_date
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from flask_login.signals import session_protected
 
 from accounts import sessions
 from accounts.models import User, UserSession
-from accounts.services import user_for_token
+from accounts.services import TokenExpired, user_for_token
 from core.access import NOTHING, Scope
+from core.errors import render_error
 from core.extensions import db, login_manager
 
 
@@ -33,6 +36,29 @@ def init_app(app) -> None:
     login_manager.session_protection = "strong"
     login_manager.id_attribute = "get_session_key"
     session_protected.connect(_end_dropped_session, app)
+    app.register_error_handler(TokenExpired, _token_expired)
+
+
+def too_many_attempts(wait: int):
+    """The API's 429 for a delayed login, with Retry-After: the seconds to wait (the login page
+    renders its own form with the same header, accounts.views.login)."""
+    response = make_response(
+        render_error(429, _("Too many failed attempts. Try again in %(n)s s.", n=wait))
+    )
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+def _token_expired(exc: TokenExpired):
+    """401 for a token past its expiry, saying so: a script's owner must know to make a new
+    token rather than look for a typo (an unknown or revoked token gets the plain 401)."""
+    return render_error(
+        401,
+        _(
+            "The token expired on %(date)s. Create a new one on the profile page.",
+            date=format_date(exc.expired_at),
+        ),
+    )
 
 
 @login_manager.user_loader

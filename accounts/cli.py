@@ -74,7 +74,10 @@ def set_password(email, password_stdin):
         db.session.commit()
     except ValidationFailed as err:
         _fail(err)
-    click.echo(f"password of {user.email} reset; their sessions have ended")
+    click.echo(
+        f"password of {user.email} reset; their sessions have ended and their API tokens "
+        "are revoked"
+    )
 
 
 @users_cli.command("list")

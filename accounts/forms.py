@@ -2,9 +2,16 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, RadioField, SelectField, StringField
+from wtforms import (
+    EmailField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
 from accounts.services import generate_password
 
@@ -16,6 +23,8 @@ class LoginForm(FlaskForm):
 
 class TokenForm(FlaskForm):
     name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=100)])
+    # at most API_TOKEN_DAYS: checked by accounts.services.token_days
+    days = IntegerField(_l("Valid for, days"), validators=[Optional(), NumberRange(min=1)])
 
 
 class PasswordForm(FlaskForm):

@@ -176,7 +176,9 @@ class UserSession(Base):
 
 
 class ApiToken(Base):
-    """A personal bearer token; only its sha256 is stored."""
+    """A personal bearer token; only its sha256 is stored. It works until revoked (by its owner,
+    or with the password change, reset, deactivation or "end all sessions" that revokes the
+    user's tokens) or until it expires."""
 
     __tablename__ = "api_tokens"
 
@@ -188,6 +190,8 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(TZDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    # Set at creation (API_TOKEN_DAYS or fewer); past it the token answers 401 "expired".
+    expires_at: Mapped[datetime] = mapped_column(TZDateTime)
 
     user: Mapped[User] = relationship(lazy="joined")
 

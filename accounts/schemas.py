@@ -7,11 +7,17 @@ class TokenRequestSchema(Schema):
     email = fields.Email(required=True)
     password = fields.String(required=True, validate=validate.Length(min=1, max=200))
     name = fields.String(load_default="API", validate=validate.Length(max=100))
+    days = fields.Integer(
+        strict=True,  # 7.5 or "7" is an error, never truncated
+        load_default=None,
+        metadata={"description": "Lifetime in days, at most API_TOKEN_DAYS (the default)."},
+    )
 
 
 class TokenSchema(Schema):
     token = fields.String()
     name = fields.String()
+    expires_at = fields.DateTime()
 
 
 class RegionSchema(Schema):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 import re
 import secrets
 from datetime import datetime, timedelta
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import delete, distinct, func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -326,10 +328,13 @@ def change_password(
     ip: str,
     config,
     keep_session_id: int | None = None,
-) -> None:
+    keep_token_ids=(),
+) -> list:
     """The user changes their own password. The current one is checked under the login
     throttle (a stolen session must not become a way to guess it); every other login session
-    of the user ends. Raises ValidationFailed naming the field."""
+    of the user ends, and every API token but those the user chose to keep is revoked (in this
+    transaction). The prefixes of the tokens revoked; raises ValidationFailed naming the field.
+    """
     if problem := password_problem(new):
         raise ValidationFailed({"new_password": problem})
     wait = begin_attempt(session, user.email, ip, config)
@@ -338,7 +343,7 @@ def change_password(
             {"current_password": _l("Too many failed attempts. Try again in %(n)s s.", n=wait)}
         )
     ok = check_password_hash(user.password_hash, current or "")
-    finish_attempt(session, user.email, ok)
+    finish_attempt(session, user.email, ip, ok)
     if not ok:
         raise ValidationFailed({"current_password": _l("The current password is wrong.")})
     if new == current:
@@ -347,14 +352,17 @@ def change_password(
         )
     _store_password(session, user, user, new, "password_changed")
     sessions.end_user_sessions(session, user.id, sessions.PASSWORD_CHANGED, keep_session_id)
+    return revoke_user_tokens(session, user, user, sessions.PASSWORD_CHANGED, keep_token_ids)
 
 
 def reset_password(session: Session, actor, user: User, new: str) -> None:
-    """An administrator sets a user's password: every login session of the user ends."""
+    """An administrator sets a user's password: every login session of the user ends and every
+    API token is revoked (whoever knew the old password may have made one)."""
     if problem := password_problem(new):
         raise ValidationFailed({"password": problem})
     _store_password(session, actor, user, new, "password_reset")
     sessions.end_user_sessions(session, user.id, sessions.PASSWORD_RESET)
+    revoke_user_tokens(session, actor, user, sessions.PASSWORD_RESET)
 
 
 def _store_password(session: Session, actor, user: User, new: str, action: str) -> None:
@@ -371,8 +379,8 @@ def _store_password(session: Session, actor, user: User, new: str, action: str) 
 
 def set_active(session: Session, actor, user: User, active: bool) -> bool:
     """Activate or deactivate a user (administrators); a deactivated user's login sessions end
-    at once (their API tokens stop working while they are inactive). False if nothing changed.
-    """
+    and their API tokens are revoked at once, so activating them again brings back neither.
+    False if nothing changed."""
     if not active and actor is not None and actor.id == user.id:
         raise ValidationFailed({"active": _l("You cannot deactivate your own account.")})
     if user.active == active:
@@ -390,23 +398,68 @@ def set_active(session: Session, actor, user: User, active: bool) -> bool:
     )
     if not active:
         sessions.end_user_sessions(session, user.id, sessions.DEACTIVATED)
+        revoke_user_tokens(session, actor, user, sessions.DEACTIVATED)
     return True
 
 
 # ---------------------------------------------------------------------------- login throttle
 #
-# Every attempt is recorded (and committed) before its password is looked at, and then the
-# attempts of the window are counted, this one included. Concurrent attempts therefore see each
-# other: of N simultaneous guesses at most LOGIN_FREE_ATTEMPTS are checked, on SQLite and on
-# PostgreSQL alike, with no lock held while the password hash is computed. Past the free
-# attempts, one attempt is checked per LOGIN_LOCK_SECONDS: only when no other attempt for the
-# e-mail or address was made in that time. A refused attempt is not a guess, so its row is
-# removed again (hammering does not extend the lock); a checked failure stays; a success clears
-# the failures of the e-mail.
+# Failures are counted per pair of e-mail and address, and per address (core.settings explains
+# the numbers). A delay applies only to the pair or the address that earned it: the owner of an
+# account being guessed logs in from their own address as usual, and a few typos of colleagues
+# behind one office address delay nobody. Nothing refuses the right password from elsewhere.
+#
+# Every attempt is recorded (and committed) before its password is looked at, and then the other
+# attempts of the window are counted. Concurrent attempts therefore see each other: the k-th to
+# commit sees at least k - 1 others, so of N simultaneous guesses at most LOGIN_FREE_ATTEMPTS
+# are checked, on SQLite and PostgreSQL alike, with no lock held while the hash is computed. An
+# attempt that must wait is refused and its row removed again (it was not a guess: hammering
+# does not extend the delay); a checked failure stays; a success clears the pair's failures.
 
 
-def _attempts_clause(email: str, ip: str, since: datetime):
-    return and_(LoginAttempt.at >= since, or_(LoginAttempt.email == email, LoginAttempt.ip == ip))
+def _delay_seconds(config, failures: int, free: int) -> int:
+    """How long after the latest failure the next attempt waits: 0 while fewer than ``free``
+    failures were made, then LOGIN_DELAY_SECONDS doubled for each failure past ``free``, at most
+    LOGIN_MAX_DELAY_SECONDS."""
+    if failures < free:
+        return 0
+    doubling = min(failures - free, 30)  # 2**30 s is past any cap: no need for larger numbers
+    return min(config["LOGIN_DELAY_SECONDS"] * 2**doubling, config["LOGIN_MAX_DELAY_SECONDS"])
+
+
+def _seconds_left(delay: int, latest: datetime | None, now: datetime) -> int:
+    if not delay or latest is None:
+        return 0
+    # An attempt that started a moment before the latest one it sees (concurrent requests)
+    # waits the delay, not more.
+    elapsed = max(0.0, (now - as_utc(latest)).total_seconds())
+    return max(0, math.ceil(delay - elapsed))
+
+
+def _attempt_wait(
+    session: Session, attempt_id: int, email: str, ip: str, now: datetime, config
+) -> int:
+    """Seconds the attempt must wait, from the other attempts of its address in the window (one
+    query: the pair's rows are the address's rows of the same e-mail)."""
+    pair = LoginAttempt.email == email
+    pair_failures, pair_latest, accounts, address_latest = session.execute(
+        select(
+            func.count().filter(pair),
+            func.max(LoginAttempt.at).filter(pair),
+            func.count(distinct(LoginAttempt.email)),
+            func.max(LoginAttempt.at),
+        ).where(
+            LoginAttempt.ip == ip,
+            LoginAttempt.at >= now - timedelta(seconds=config["LOGIN_WINDOW_SECONDS"]),
+            LoginAttempt.id != attempt_id,
+        )
+    ).one()
+    pair_delay = _delay_seconds(config, pair_failures, config["LOGIN_FREE_ATTEMPTS"])
+    address_delay = _delay_seconds(config, accounts, config["LOGIN_ADDRESS_FREE_ACCOUNTS"])
+    return max(
+        _seconds_left(pair_delay, pair_latest, now),
+        _seconds_left(address_delay, address_latest, now),
+    )
 
 
 def begin_attempt(session: Session, email: str, ip: str, config) -> int:
@@ -418,30 +471,22 @@ def begin_attempt(session: Session, email: str, ip: str, config) -> int:
     session.flush()
     attempt_id = attempt.id
     session.commit()  # visible to every concurrent attempt before any of them counts
-    window = now - timedelta(seconds=config["LOGIN_WINDOW_SECONDS"])
-    count = session.execute(
-        select(func.count()).where(_attempts_clause(email, ip, window))
-    ).scalar_one()
-    if count <= config["LOGIN_FREE_ATTEMPTS"]:
-        return 0
-    lock = timedelta(seconds=config["LOGIN_LOCK_SECONDS"])
-    latest_other = session.execute(
-        select(func.max(LoginAttempt.at)).where(
-            _attempts_clause(email, ip, now - lock), LoginAttempt.id != attempt_id
-        )
-    ).scalar_one()
-    if latest_other is None:
-        return 0
-    session.execute(delete(LoginAttempt).where(LoginAttempt.id == attempt_id))
-    session.commit()
-    wait = (lock - (now - as_utc(latest_other))).total_seconds()
-    return max(1, int(wait + 0.999))
+    wait = _attempt_wait(session, attempt_id, email, ip, now, config)
+    if wait:
+        session.execute(delete(LoginAttempt).where(LoginAttempt.id == attempt_id))
+        session.commit()
+    return wait
 
 
-def finish_attempt(session: Session, email: str, succeeded: bool) -> None:
-    """A checked failure keeps its row; a success clears the e-mail's failures. Commits."""
+def finish_attempt(session: Session, email: str, ip: str, succeeded: bool) -> None:
+    """A checked failure keeps its row; a success clears the failures of this e-mail from this
+    address (a guesser's failures from elsewhere stay theirs). Commits."""
     if succeeded:
-        session.execute(delete(LoginAttempt).where(LoginAttempt.email == email[:254]))
+        session.execute(
+            delete(LoginAttempt).where(
+                LoginAttempt.email == email[:254], LoginAttempt.ip == (ip or "?")[:64]
+            )
+        )
     session.commit()
 
 
@@ -465,7 +510,7 @@ def authenticate(session: Session, email: str, password: str, ip: str, config):
         user = None
     elif not check_password_hash(user.password_hash, password):
         user = None
-    finish_attempt(session, email, user is not None)
+    finish_attempt(session, email, ip, user is not None)
     return user, 0
 
 
@@ -476,12 +521,42 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(session: Session, user: User, name: str) -> tuple[ApiToken, str]:
-    """Create a token; the plain value is returned once and never stored."""
+class TokenExpired(Exception):
+    """A token past its expiry: the API answers 401 saying so (accounts.auth), unlike an unknown
+    or revoked one, so that its owner knows to make a new one."""
+
+    def __init__(self, expired_at: datetime):
+        super().__init__(expired_at)
+        self.expired_at = expired_at
+
+
+def token_days(requested: int | None, config) -> int:
+    """The lifetime of a new token in days: API_TOKEN_DAYS, or fewer if asked for. Raises
+    ValidationFailed naming ``days``."""
+    longest = config["API_TOKEN_DAYS"]
+    if requested is None:
+        return longest
+    if not 1 <= requested <= longest:
+        raise ValidationFailed({"days": _l("From 1 to %(max)s days.", max=longest)})
+    return requested
+
+
+def issue_token(
+    session: Session, user: User, name: str, days: int | None = None
+) -> tuple[ApiToken, str]:
+    """Create a token living ``days`` (default API_TOKEN_DAYS; see token_days); the plain value
+    is returned once and never stored."""
     name = (name or "").strip() or "API"
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = utcnow()
+    lifetime = timedelta(days=token_days(days, current_app.config))
     token = ApiToken(
-        user_id=user.id, name=name[:100], token_hash=hash_token(plain), prefix=plain[:10]
+        user_id=user.id,
+        name=name[:100],
+        token_hash=hash_token(plain),
+        prefix=plain[:10],
+        created_at=now,
+        expires_at=now + lifetime,
     )
     session.add(token)
     session.flush()
@@ -497,6 +572,8 @@ def issue_token(session: Session, user: User, name: str) -> tuple[ApiToken, str]
 
 
 def user_for_token(session: Session, plain: str) -> User | None:
+    """The active user of a live token, or None. Raises TokenExpired for a token of an active
+    user that is neither revoked nor unknown but past its expiry."""
     if not plain or not plain.startswith(TOKEN_PREFIX):
         return None
     token = session.execute(
@@ -505,10 +582,10 @@ def user_for_token(session: Session, plain: str) -> User | None:
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
     now = utcnow()
+    if as_utc(token.expires_at) <= now:
+        raise TokenExpired(as_utc(token.expires_at))
     last = token.last_used_at
-    if last is not None and last.tzinfo is None:
-        last = last.replace(tzinfo=now.tzinfo)
-    if last is None or now - last > timedelta(minutes=5):  # avoid a write per request
+    if last is None or now - as_utc(last) > timedelta(minutes=5):  # avoid a write per request
         token.last_used_at = now
         session.commit()
     return token.user
@@ -532,6 +609,35 @@ def revoke_token(session: Session, user: User, token_id: int) -> bool:
         organization_id=user.organization_id,
     )
     return True
+
+
+def revoke_user_tokens(session: Session, actor, user: User, reason: str, keep_ids=()) -> list:
+    """Revoke every live token of the user but those of ``keep_ids`` (ids of other users'
+    tokens keep nothing), in one UPDATE of the caller's transaction, and record one audit event
+    listing the prefixes revoked and why (a sessions.* end reason). The prefixes revoked."""
+    now = utcnow()
+    stmt = update(ApiToken).where(
+        ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None), ApiToken.expires_at > now
+    )
+    keep = [i for i in keep_ids if valid_id(i)]
+    if keep:
+        stmt = stmt.where(ApiToken.id.not_in(keep))
+    prefixes = list(
+        session.execute(
+            stmt.values(revoked_at=now).returning(ApiToken.prefix),
+            execution_options={"synchronize_session": False},
+        ).scalars()
+    )
+    if prefixes:
+        audit.record(
+            session,
+            actor=actor,
+            entity=user,
+            action="tokens_revoked",
+            changes={"tokens": [sorted(prefixes), None], "reason": [None, reason]},
+            organization_id=user.organization_id,
+        )
+    return prefixes
 
 
 def seed_regions(session: Session) -> int:

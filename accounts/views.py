@@ -3,6 +3,7 @@ pages are in accounts.admin_views."""
 
 from __future__ import annotations
 
+import math
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -16,6 +17,7 @@ from accounts.forms import LoginForm, PasswordForm, TokenForm
 from accounts.models import ApiToken
 from accounts.services import authenticate, issue_token, revoke_token
 from accounts.useragent import browser_label
+from core.db import as_utc, utcnow
 from core.extensions import db
 from core.validation import ValidationFailed
 
@@ -47,7 +49,8 @@ def login():
         )
         if wait:
             flash(_("Too many failed attempts. Try again in %(n)s s.", n=wait), "error")
-            status = 429
+            page = render_template("accounts/login.html", form=form)
+            return page, 429, {"Retry-After": str(wait)}
         elif user is None:
             flash(_("Wrong e-mail or password."), "error")
             status = 401
@@ -68,15 +71,22 @@ def logout():
 
 
 def _profile(token_form=None, password_form=None, new_token=None, status=200):
-    tokens = db.session.execute(
-        select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.id.desc())
-    ).scalars()
+    tokens = (
+        db.session.execute(
+            select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.id.desc())
+        )
+        .scalars()
+        .all()
+    )
     this = current_login_session()
+    now = utcnow()
     return render_template(
         "accounts/profile.html",
-        form=token_form or TokenForm(formdata=None),
+        form=token_form or _token_form(formdata=None),
         password_form=password_form or PasswordForm(formdata=None),
-        tokens=list(tokens),
+        tokens=tokens,
+        live_ids={t.id for t in tokens if t.revoked_at is None and as_utc(t.expires_at) > now},
+        days_left=lambda token: token_days_left(token, now),
         new_token=new_token,
         login_sessions=sessions.active_sessions(db.session, current_user.id, current_app.config),
         this_session_id=this.id if this is not None else None,
@@ -85,16 +95,52 @@ def _profile(token_form=None, password_form=None, new_token=None, status=200):
     ), status
 
 
+def token_days_left(token: ApiToken, now) -> int:
+    """Whole days (rounded up) until the token expires; 0 once it has."""
+    left = (as_utc(token.expires_at) - now).total_seconds()
+    return max(0, math.ceil(left / 86400))
+
+
+def _token_form(**kwargs) -> TokenForm:
+    """The new-token form, offering the longest lifetime allowed (API_TOKEN_DAYS)."""
+    longest = current_app.config["API_TOKEN_DAYS"]
+    form = TokenForm(days=longest, **kwargs)
+    form.days.render_kw = {"min": 1, "max": longest}
+    return form
+
+
+def _kept_token_ids() -> list[int]:
+    """The ids of the tokens ticked "keep" on the profile page (anything else is ignored: the
+    revocation only ever touches the user's own tokens)."""
+    return [int(v) for v in request.form.getlist("keep_tokens") if v.isdigit() and len(v) < 12]
+
+
+def _flash_revoked(revoked: list) -> None:
+    if revoked:
+        flash(_("API tokens revoked: %(n)s.", n=len(revoked)), "info")
+
+
 @bp.route("/profile", methods=["GET", "POST"])
 @login_required
 def profile():
-    form = TokenForm()
+    form = _token_form()
     new_token = None
+    status = 200
     if form.validate_on_submit():
-        _token, new_token = issue_token(db.session, current_user, form.name.data)
-        db.session.commit()
-        form.name.data = ""
-    return _profile(token_form=form, new_token=new_token)
+        try:
+            _token, new_token = issue_token(
+                db.session, current_user, form.name.data, form.days.data
+            )
+            db.session.commit()
+        except ValidationFailed as err:
+            db.session.rollback()
+            form.days.errors = [str(err.errors["days"])]
+            status = 400
+        else:
+            form.name.data = ""
+    elif request.method == "POST":
+        status = 400
+    return _profile(token_form=form, new_token=new_token, status=status)
 
 
 @bp.post("/profile/password")
@@ -104,7 +150,7 @@ def change_password():
     if form.validate_on_submit():
         this = current_login_session()
         try:
-            services.change_password(
+            revoked = services.change_password(
                 db.session,
                 current_user,
                 form.current_password.data,
@@ -112,6 +158,7 @@ def change_password():
                 request.remote_addr or "?",
                 current_app.config,
                 keep_session_id=this.id if this is not None else None,
+                keep_token_ids=_kept_token_ids(),
             )
             db.session.commit()
         except ValidationFailed as err:
@@ -120,6 +167,7 @@ def change_password():
                 getattr(form, name).errors = [str(message)]
         else:
             flash(_("Your password has been changed; your other sessions have ended."), "success")
+            _flash_revoked(revoked)
             return redirect(url_for("accounts.profile"))
     return _profile(password_form=form, status=400)
 
@@ -127,12 +175,18 @@ def change_password():
 @bp.post("/profile/sessions/end-others")
 @login_required
 def end_other_sessions():
+    """End every other login session and revoke every API token not ticked "keep": whoever
+    ends the other sessions suspects someone else has been in."""
     this = current_login_session()
     ended = sessions.end_user_sessions(
         db.session, current_user.id, sessions.ENDED_BY_USER, this.id if this else None
     )
+    revoked = services.revoke_user_tokens(
+        db.session, current_user, current_user, sessions.ENDED_BY_USER, _kept_token_ids()
+    )
     db.session.commit()
     flash(_("Other sessions ended: %(n)s.", n=ended), "info")
+    _flash_revoked(revoked)
     return redirect(url_for("accounts.profile"))
 
 

@@ -20,11 +20,20 @@ class Defaults:
     LANGUAGES = {"ru": "Русский", "en": "English"}
     PAGE_SIZE = 50
     MAX_PAGE_SIZE = 500
-    # Failed logins: after LOGIN_FREE_ATTEMPTS failures within LOGIN_WINDOW_SECONDS for one
-    # e-mail or one address, each further attempt waits LOGIN_LOCK_SECONDS before it is checked.
+    # Failed logins (accounts.services, login throttle), counted over LOGIN_WINDOW_SECONDS.
+    # Per pair of e-mail and address: LOGIN_FREE_ATTEMPTS failures are free, then the next
+    # attempt of that pair waits LOGIN_DELAY_SECONDS after its latest failure, doubled with
+    # every further failure, at most LOGIN_MAX_DELAY_SECONDS. The same account from another
+    # address is not delayed, so a guesser cannot lock its owner out. Per address: once
+    # LOGIN_ADDRESS_FREE_ACCOUNTS different e-mails failed from it (a NAT-ed office shares one
+    # address; one person's repeated typos count once), its attempts are delayed the same way.
     LOGIN_FREE_ATTEMPTS = 5
     LOGIN_WINDOW_SECONDS = 15 * 60
-    LOGIN_LOCK_SECONDS = 60
+    LOGIN_DELAY_SECONDS = 2
+    LOGIN_MAX_DELAY_SECONDS = 15 * 60
+    LOGIN_ADDRESS_FREE_ACCOUNTS = 50
+    # API tokens expire this many days after their creation (a shorter life may be asked for).
+    API_TOKEN_DAYS = 365
     # Login sessions (rows of user_sessions; the cookie carries only their random key): one
     # ends after SESSION_IDLE_HOURS without a request and SESSION_MAX_DAYS after its login, at
     # the latest; its "last seen" is written at most every SESSION_TOUCH_SECONDS.

@@ -84,7 +84,7 @@ def app(database_url):
             "SQLALCHEMY_DATABASE_URI": database_url,
             "SECRET_KEY": "test-secret",
             "WTF_CSRF_ENABLED": False,
-            "LOGIN_LOCK_SECONDS": 2,
+            "LOGIN_DELAY_SECONDS": 2,
         }
     )
     app.test_client_class = IsolatedClient

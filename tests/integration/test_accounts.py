@@ -41,7 +41,7 @@ def test_repeated_failures_slow_down_even_the_right_password(client, world, app)
     response = login(client, world.eng_a, PASSWORD)
     assert response.status_code == 429
     assert "Слишком много неудачных попыток" in response.get_data(as_text=True)
-    time.sleep(app.config["LOGIN_LOCK_SECONDS"] + 0.2)
+    time.sleep(app.config["LOGIN_DELAY_SECONDS"] + 0.2)
     assert login(client, world.eng_a, PASSWORD).status_code == 302
 
 
