@@ -203,6 +203,12 @@ def test_a_nul_character_in_ones_own_change_is_400_naming_the_field(world, actor
     assert changed_tables(before, db_state()) == []
 
 
+def test_the_login_form_names_a_nul_character(world, actor):
+    response = actor(None).post("/login", data={"email": f"{world.eng_a.email}{NUL}"})
+    assert response.status_code == 400
+    assert "поле «email»" in response.get_data(as_text=True)
+
+
 def test_query_nul_characters_do_not_hide_a_404(world, actor):
     engineer = actor("eng_b")
     for url in (
