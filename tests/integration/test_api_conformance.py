@@ -78,6 +78,7 @@ def _failures_of(schema, headers: dict, mode) -> dict[str, str]:
     return failures
 
 
+@pytest.mark.conformance
 @pytest.mark.parametrize("role", ["eng_a", "reg_pav", "admin"])
 def test_the_api_conforms_to_its_openapi_document(app, world, make, role):
     need(schemathesis is not None, "schemathesis is not installed (pip install -e .[test])")
