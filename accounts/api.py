@@ -6,7 +6,6 @@ import functools
 
 from flask import abort, current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from accounts import services
@@ -27,6 +26,7 @@ from accounts.schemas import (
 )
 from accounts.services import authenticate, create_user, issue_token
 from core.access import get_visible_or_404, scoped, valid_id
+from core.api_blueprint import Blueprint
 from core.extensions import db
 from core.validation import ValidationFailed
 
@@ -35,6 +35,7 @@ blp.before_request(authenticate_api_request)
 
 
 @blp.route("/auth/token", methods=["POST"], endpoint="issue_token")
+@blp.errors(400, 401, 413, 422, 429)  # 401: a wrong e-mail or password, 429: too many
 @blp.arguments(TokenRequestSchema)
 @blp.response(201, TokenSchema)
 @blp.alt_response(429, description="Too many failed attempts: see the Retry-After header.")
@@ -78,6 +79,21 @@ def admins_only(view):
     return wrapper
 
 
+def found_before_the_body(lookup, arg: str):
+    """Above @blp.arguments, which parses the body first: the object the URL names must
+    exist (else 404) before anything about the body is answered."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            lookup(kwargs[arg])
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
 def _organization_or_404(org_id: int) -> Organization:
     org = db.session.get(Organization, org_id) if valid_id(org_id) else None
     if org is None:
@@ -111,6 +127,7 @@ class OrganizationItem(MethodView):
         return get_visible_or_404(db.session, Organization, org_id, current_scope())
 
     @admins_only
+    @found_before_the_body(lambda org_id: _organization_or_404(org_id), "org_id")
     @blp.arguments(OrganizationSchema(partial=True))
     @blp.response(200, OrganizationSchema)
     def patch(self, args, org_id: int):
@@ -164,6 +181,7 @@ class UserItem(MethodView):
         """A user (administrators only)."""
         return _user_or_404(user_id)
 
+    @found_before_the_body(lambda user_id: _user_or_404(user_id), "user_id")
     @blp.arguments(UserUpdateSchema)
     @blp.response(200, UserSchema)
     def patch(self, args, user_id: int):

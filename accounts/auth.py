@@ -25,9 +25,16 @@ from accounts.services import TokenExpired, user_for_token
 from core.access import NOTHING, Scope
 from core.errors import render_error
 from core.extensions import db, login_manager
+from core.request_input import has_body, refuse_oversized_body
+
+# The only requests that may send a body before anyone is logged in: the login form and the
+# token endpoint (their bodies are small, capped like every other one by MAX_BODY_BYTES).
+OPEN_FOR_BODIES = frozenset({"accounts.login", "accounts_api.issue_token"})
 
 
 def init_app(app) -> None:
+    """Call before CSRFProtect's init_app: its before_request reads the form."""
+    app.before_request(admit_body)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("Please log in to open this page.")
     login_manager.login_message_category = "info"
@@ -119,9 +126,25 @@ def bearer_user() -> User | None:
     return user_for_token(db.session, token.strip())
 
 
+def admit_body():
+    """App-wide before_request, ahead of every hook that could read the body: a body from
+    nobody logged in is refused unread (401 under /api/, the login page elsewhere) unless the
+    endpoint is open for it; then a body above its limit is refused (413) unread. So an
+    anonymous client cannot make a worker read, parse or store anything it sends."""
+    if not has_body(request):
+        return None
+    if request.endpoint not in OPEN_FOR_BODIES:
+        if request.path.startswith("/api/"):
+            authenticate_api_request()
+        elif not current_user.is_authenticated:
+            return login_manager.unauthorized()
+    refuse_oversized_body(request)
+    return None
+
+
 def authenticate_api_request():
     """before_request of every API blueprint: set g.api_user or answer 401."""
-    if request.endpoint and request.endpoint.endswith(".issue_token"):
+    if request.endpoint in OPEN_FOR_BODIES or g.get("api_user") is not None:
         return None
     user = bearer_user()
     if user is None:

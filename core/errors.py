@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import jsonify, render_template, request
+from flask import jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
@@ -60,7 +60,11 @@ def handle_http_exception(exc: HTTPException):
         description = exc.description if custom else None
     if exc.code in (404, 401, 405, 429):
         description = None
-    return render_error(exc.code, description, errors)
+    response = make_response(render_error(exc.code, description, errors))
+    for name, value in exc.get_headers():  # Allow of a 405, Retry-After of a 429
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 def handle_csrf(exc: CSRFError):
@@ -111,48 +115,7 @@ def handle_validation_failed(exc: ValidationFailed):
     return render_error(422, errors={"json": {k: [v] for k, v in exc.as_strings().items()}})
 
 
-def _has_nul(value) -> bool:
-    """Whether a string anywhere in a JSON-like value holds U+0000 (no recursion: a deeply
-    nested body must not exhaust the stack)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
-
-
-def reject_nul_characters():
-    """before_request: refuse text with the NUL character (U+0000) in the query, a form or a
-    JSON body, or the name of an uploaded file. PostgreSQL cannot store it in text and fails
-    the whole statement (a 500), and no legitimate browser form or API client sends one.
-    The uploaded files themselves are not scanned here.
-    """
-    fields = [*request.args.items(multi=True)]
-    names: list[str] = []
-    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        fields += request.form.items(multi=True)
-        names = [upload.filename or "" for upload in request.files.values()]
-    found = any(_has_nul(k) or _has_nul(v) for k, v in fields) or any(map(_has_nul, names))
-    if not found and request.is_json:
-        try:
-            body = request.get_json(silent=True)
-        except RecursionError:  # nested deeper than the JSON parser goes: not a real client
-            return render_error(400, _("The request could not be understood."))
-        found = _has_nul(body)
-    if found:
-        return render_error(400, _("Text cannot contain the NUL character (code 0)."))
-    return None
-
-
 def init_app(app) -> None:
-    app.before_request(reject_nul_characters)
     app.register_error_handler(ValidationFailed, handle_validation_failed)
     app.register_error_handler(IntegrityError, handle_integrity_error)
     app.register_error_handler(CSRFError, handle_csrf)

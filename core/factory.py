@@ -10,7 +10,7 @@ import orjson
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core import errors, i18n, security
+from core import errors, i18n, request_input, security
 from core.db import json_text
 from core.extensions import api, csrf, db, login_manager, migrate
 from core.settings import load_settings
@@ -57,13 +57,14 @@ def register_extensions(app: Flask) -> None:
     }
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
-    csrf.init_app(app)
+    request_input.init_app(app)
     login_manager.init_app(app)
-    i18n.init_app(app)
-    api.init_app(app)
     from accounts import auth
 
-    auth.init_app(app)
+    auth.init_app(app)  # before CSRF: who sends a body is known before the form is read
+    csrf.init_app(app)
+    i18n.init_app(app)
+    api.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

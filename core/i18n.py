@@ -8,12 +8,14 @@ from pathlib import Path
 from flask import current_app, has_request_context, request, session
 from flask_login import current_user
 
+from core.request_input import peek
+
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():  # CLI, scheduler: the product's first language
         return os.environ.get("OPO_LOCALE") or current_app.config["BABEL_DEFAULT_LOCALE"]
-    wanted = request.args.get("lang")
+    wanted = peek(request.args, "lang")  # compared with the languages only
     if wanted in languages:
         session["lang"] = wanted
         return wanted

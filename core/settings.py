@@ -53,7 +53,10 @@ class Defaults:
     OPENAPI_VERSION = "3.0.3"
     OPENAPI_URL_PREFIX = "/api"
     OPENAPI_JSON_PATH = "openapi.json"
-    MAX_CONTENT_LENGTH = 64 * 1024 * 1024
+    # Request bodies (core.request_input): a multipart upload may have IMPORT_MAX_BYTES (plus
+    # 1 MB for the form around the file), any other body (JSON, a page form) MAX_BODY_BYTES;
+    # decided per request before the body is read, and only once the sender is logged in.
+    MAX_BODY_BYTES = 1024 * 1024
     # Excel import limits (the zip-bomb limits live in equipment.excel.reader.Limits)
     IMPORT_MAX_BYTES = 50 * 1024 * 1024
     IMPORT_MAX_ROWS = 200_000

@@ -8,6 +8,8 @@ from urllib.parse import quote, urlencode
 from flask import current_app, request
 from flask_babel import format_decimal, get_locale, to_user_timezone
 
+from core.request_input import raw_lists
+
 
 def fmt_date(value) -> str:
     if value is None or value == "":
@@ -45,7 +47,7 @@ def url_with(**changes) -> str:
     raised TypeError (a 500) or produced an absolute link to whatever Host the request named.
     The link is always relative to this site (a path such as ``//evil.example`` is folded).
     """
-    args = request.args.to_dict(flat=False)
+    args = raw_lists(request.args)  # into a link only: an error page must render for any query
     for key, value in changes.items():
         if value is None:
             args.pop(key, None)

@@ -11,7 +11,6 @@ from datetime import date
 from flask import abort, current_app, jsonify, request, url_for
 from flask.views import MethodView
 from flask_babel import gettext as _
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +19,7 @@ from accounts.auth import acting_user, authenticate_api_request, current_scope
 from accounts.models import Organization
 from accounts.services import organization_by_bin
 from core.access import get_visible_or_404, require_editor, scoped
+from core.api_blueprint import Blueprint
 from core.extensions import db
 from equipment import registry, services
 from equipment.excel.headers import FIELDS
