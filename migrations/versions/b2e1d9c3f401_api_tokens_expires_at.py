@@ -1,7 +1,7 @@
 """api_tokens.expires_at: tokens expire API_TOKEN_DAYS after their creation
 
 Revision ID: b2e1d9c3f401
-Revises: 7170f1fb0e63
+Revises: a1f0c8d2e302
 Create Date: 2026-12-03 18:30:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "b2e1d9c3f401"
-down_revision = "7170f1fb0e63"
+down_revision = "a1f0c8d2e302"
 branch_labels = None
 depends_on = None
 
