@@ -246,7 +246,7 @@ def test_the_migration_gives_existing_tokens_the_configured_lifetime(tmp_path, m
     url = f"sqlite:///{tmp_path / 'migrate.sqlite3'}"
     other = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x", "API_TOKEN_DAYS": 10})
     with other.app_context():
-        upgrade(revision="7170f1fb0e63")
+        upgrade(revision="a1f0c8d2e302")
         with db.engine.begin() as conn:
             conn.execute(
                 text(
@@ -263,6 +263,6 @@ def test_the_migration_gives_existing_tokens_the_configured_lifetime(tmp_path, m
         upgrade()
         stored = db.session.execute(select(ApiToken)).scalar_one()
         assert as_utc(stored.expires_at) == as_utc(stored.created_at) + timedelta(days=10)
-        downgrade(revision="7170f1fb0e63")
+        downgrade(revision="a1f0c8d2e302")
         db.session.remove()
         db.engine.dispose()
