@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import (
     abort,
     current_app,
@@ -23,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from accounts.auth import current_scope
 from accounts.models import Organization
+from core import clock
 from core.access import get_visible_or_404, require_editor, scoped
 from core.extensions import db
 from core.template_helpers import fmt_number
@@ -400,11 +399,12 @@ def equipment_export():
         for field_name, message in err.as_strings().items():
             flash(f"{labels.LIST_ARGS.get(field_name, field_name)}: {message}", "error")
         return redirect(url_for("equipment.equipment_list"))
-    statement, _count = registry.build(query, scope, date.today(), paged=False)
-    out = export_registry(db.session, statement, date.today(), ExportLabels())
+    today = clock.today()
+    statement, _count = registry.build(query, scope, today, paged=False)
+    out = export_registry(db.session, statement, today, ExportLabels())
     return send_file(
         out,
-        download_name=f"реестр-ТУ-{date.today():%Y-%m-%d}.xlsx",
+        download_name=f"реестр-ТУ-{today:%Y-%m-%d}.xlsx",
         as_attachment=True,
         mimetype=XLSX,
     )
