@@ -333,7 +333,7 @@ def _unmapped_answer(batch: ImportBatch, err: MissingColumns):
         "message": err.message,
         "errors": {"json": {"file": [err.message]}},
         "batch": report_json(batch),
-        "preview_url": url_for("equipment.import_batch", batch_id=batch.id, _external=True),
+        "preview_url": url_for("equipment.imports.import_batch", batch_id=batch.id, _external=True),
     }
     response = jsonify(body)
     response.status_code = 422

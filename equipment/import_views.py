@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import (
+    Blueprint,
     abort,
     current_app,
     flash,
@@ -43,7 +44,9 @@ from equipment.importing import (
     read_and_plan,
 )
 from equipment.models import ImportBatch
-from equipment.views import bp
+
+# Nested in the equipment blueprint (its login check applies): endpoints equipment.imports.*
+bp = Blueprint("imports", __name__)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -70,7 +73,7 @@ def _flag(name: str) -> bool:
 
 def _to_batch(batch_id: int, note: str | None = None):
     """Redirect to a batch's preview; ``note`` also goes into the redirect's own short page."""
-    url = url_for("equipment.import_batch", batch_id=batch_id)
+    url = url_for("equipment.imports.import_batch", batch_id=batch_id)
     response = redirect(url)
     if note:
         response.set_data(
@@ -90,7 +93,7 @@ def _unmapped(org, data: bytes, filename: str, options: ImportOptions, err: Miss
 
 
 @bp.get("/imports")
-def imports():
+def index():
     scope = current_scope()
     batches = db.session.execute(
         scoped(ImportBatch, scope).order_by(ImportBatch.created_at.desc()).limit(200)
@@ -152,7 +155,7 @@ def upload():
     except FileRejected as err:
         db.session.rollback()
         return again(err.message)
-    return redirect(url_for("equipment.import_batch", batch_id=batch.id))
+    return redirect(url_for("equipment.imports.import_batch", batch_id=batch.id))
 
 
 def _missing_columns_note(missing: list[str]) -> str:
@@ -208,11 +211,11 @@ def import_commit(batch_id: int):
     except (ImportRefused, FileRejected) as err:
         db.session.rollback()
         flash(err.message, "error")
-        return redirect(url_for("equipment.import_batch", batch_id=batch_id))
+        return redirect(url_for("equipment.imports.import_batch", batch_id=batch_id))
     except IntegrityError:  # another commit took an inventory number meanwhile
         db.session.rollback()
         flash(_("The registry changed while the file was being loaded. Upload it again."), "error")
-        return redirect(url_for("equipment.import_batch", batch_id=batch_id))
+        return redirect(url_for("equipment.imports.import_batch", batch_id=batch_id))
     flash(
         _(
             "Loaded: %(c)s created, %(u)s updated, %(n)s unchanged.",
@@ -222,7 +225,7 @@ def import_commit(batch_id: int):
         ),
         "success",
     )
-    return redirect(url_for("equipment.import_batch", batch_id=batch_id))
+    return redirect(url_for("equipment.imports.import_batch", batch_id=batch_id))
 
 
 @bp.post("/imports/<int:batch_id>/mapping")
@@ -264,7 +267,7 @@ def import_mapping(batch_id: int):
     except FileRejected as err:
         db.session.rollback()
         flash(err.message, "error")
-        return redirect(url_for("equipment.import_batch", batch_id=batch_id))
+        return redirect(url_for("equipment.imports.import_batch", batch_id=batch_id))
     batch.status = "superseded"
     db.session.commit()
     return _to_batch(new_batch.id, note)
@@ -301,7 +304,7 @@ def import_errors(batch_id: int):
         )
     except FileRejected as err:
         flash(err.message, "error")
-        return redirect(url_for("equipment.import_batch", batch_id=batch_id))
+        return redirect(url_for("equipment.imports.import_batch", batch_id=batch_id))
     stem = batch.filename.rsplit(".", 1)[0]
     return send_file(out, download_name=f"{stem}-ошибки.xlsx", as_attachment=True, mimetype=XLSX)
 

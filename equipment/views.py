@@ -71,14 +71,15 @@ def _apply_errors(form, error: ValidationFailed) -> None:
 # ---------------------------------------------------------------------------- dashboard
 
 
-@bp.get("/")
-def home():
+def dashboard_section() -> str:
+    """The fleet's condition on core's dashboard (added through core.hooks)."""
     scope = current_scope()
     counts = registry.dashboard_counts(db.session, scope, clock.today())
     empty = counts["total"] == 0 and not _any_equipment(scope)
     has_facilities = bool(empty and registry.facility_choices(db.session, scope))
     return render_template(
-        "equipment/home.html",
+        "equipment/_dashboard.html",
+        labels=labels.for_templates(),
         counts=counts,
         today=clock.today(),
         empty=empty,
