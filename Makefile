@@ -33,6 +33,7 @@ test: $(VENV)/.installed-test translations
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 # Re-extract messages after changing user-facing text, then translate the new ones in the .po.
 messages: $(VENV)/.installed-run

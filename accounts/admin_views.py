@@ -1,14 +1,13 @@
 """Administrators' pages: users (list, create, edit, reset the password, (de)activate) and the
 forms of the organizations. Anyone else gets 404, as for a page that does not exist.
 
-The organizations' list and card, which show registry figures, are registry pages
-(equipment.organization_views): accounts does not import the registry."""
+The organizations' list and card are in accounts.organization_views."""
 
 from __future__ import annotations
 
 import functools
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -24,11 +23,13 @@ from accounts.forms import (
     UserForm,
 )
 from accounts.models import Organization, Region, Role, User
-from accounts.views import bp
 from core.access import valid_id
 from core.extensions import db
 from core.text import fold
 from core.validation import ValidationFailed
+
+# Nested in the accounts blueprint: endpoints accounts.admin.*
+bp = Blueprint("admin", __name__)
 
 
 @bp.app_context_processor
@@ -136,7 +137,7 @@ def new_user():
                 if form.password_mode.data == "generate":
                     return _show_password_once(user, password, created=True)
                 flash(_("User %(email)s created.", email=user.email), "success")
-                return redirect(url_for("accounts.users"))
+                return redirect(url_for("accounts.admin.users"))
     status = 400 if request.method == "POST" else 200
     return render_template("accounts/user_form.html", form=form, user=None), status
 
@@ -181,8 +182,8 @@ def edit_user(user_id: int):
             if changed:
                 flash(_("The user %(email)s has been saved.", email=user.email), "success")
             if user.id == current_user.id and user.role != Role.ADMIN:
-                return redirect(url_for("equipment.home"))  # no longer sees the users
-            return redirect(url_for("accounts.users"))
+                return redirect(url_for("core.home"))  # no longer sees the users
+            return redirect(url_for("accounts.admin.users"))
     return _edit_page(user, form=form, status=400)
 
 
@@ -213,7 +214,7 @@ def reset_user_password(user_id: int):
                 ),
                 "success",
             )
-            return redirect(url_for("accounts.edit_user", user_id=user.id))
+            return redirect(url_for("accounts.admin.edit_user", user_id=user.id))
     return _edit_page(user, password_form=form, status=400)
 
 
@@ -240,7 +241,7 @@ def set_user_active(user_id: int, active: bool):
                 email=user.email,
             )
             flash(message, "info")
-    return redirect(url_for("accounts.users"))
+    return redirect(url_for("accounts.admin.users"))
 
 
 # ---------------------------------------------------------------------------- organizations
@@ -275,7 +276,7 @@ def organization_form(org_id: int | None = None):
             _apply_errors(form, err)
         else:
             flash(message, "success")
-            return redirect(url_for("equipment.organization_card", org_id=org.id))
+            return redirect(url_for("accounts.organizations.card", org_id=org.id))
     status = 400 if request.method == "POST" else 200
     return render_template(
         "accounts/organization_form.html", form=form, org=org, bin_locked=bin_locked

@@ -30,13 +30,13 @@ def safe_next(target: str | None) -> str:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc:
             return target
-    return url_for("equipment.home")
+    return url_for("core.home")
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("equipment.home"))
+        return redirect(url_for("core.home"))
     form = LoginForm()
     status = 200
     if form.validate_on_submit():

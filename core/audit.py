@@ -9,11 +9,18 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, event, inspect
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base, TZDateTime, utcnow
+
+# How the history tables name the actions every package writes; packages add their own.
+ACTION_LABELS = {
+    "create": _l("Created"),
+    "update": _l("Changed"),
+}
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 

@@ -16,7 +16,9 @@ class Defaults:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     BABEL_DEFAULT_LOCALE = "ru"
-    BABEL_DEFAULT_TIMEZONE = "Asia/Almaty"
+    # The zone of today's date for wear, deadlines and plan quarters (core.clock) and of the
+    # times shown on pages (Flask-Babel follows it unless BABEL_DEFAULT_TIMEZONE is set).
+    TIME_ZONE = "Asia/Almaty"
     LANGUAGES = {"ru": "Русский", "en": "English"}
     PAGE_SIZE = 50
     MAX_PAGE_SIZE = 500
@@ -110,5 +112,6 @@ def load_settings(app, overrides: dict | None = None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
         app.config["SQLALCHEMY_DATABASE_URI"]
     )
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", app.config["TIME_ZONE"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secret_key_from_instance(app.instance_path)

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from accounts.auth import acting_user, authenticate_api_request, current_scope
 from accounts.models import Organization
 from accounts.services import organization_by_bin
+from core import clock
 from core.access import get_visible_or_404, require_editor, scoped
 from core.api_blueprint import Blueprint
 from core.extensions import db
@@ -148,7 +149,7 @@ class EquipmentCollection(MethodView):
         query = registry.RegistryQuery.from_args(
             request.args, current_app.config["MAX_PAGE_SIZE"], current_app.config["PAGE_SIZE"]
         )
-        today = date.today()
+        today = clock.today()
         items, total = registry.fetch_page(db.session, query, current_scope(), today)
         return {
             "items": [_with_indicators(i, today) for i in items],
@@ -166,7 +167,7 @@ class EquipmentCollection(MethodView):
         scope = _editable_scope()
         item = services.save_equipment(db.session, acting_user(), scope, data, _thresholds())
         db.session.commit()
-        return _with_indicators(item, date.today())
+        return _with_indicators(item, clock.today())
 
 
 @blp.route("/equipment/<int:item_id>")
@@ -174,7 +175,7 @@ class EquipmentItem(MethodView):
     @blp.response(200, EquipmentSchema)
     def get(self, item_id: int):
         item = get_visible_or_404(db.session, Equipment, item_id, current_scope())
-        return _with_indicators(item, date.today())
+        return _with_indicators(item, clock.today())
 
     @_checked_before_the_body(Equipment, "item_id")
     @blp.arguments(EquipmentSchema(partial=True))
@@ -192,7 +193,7 @@ class EquipmentItem(MethodView):
             db.session, acting_user(), scope, merged, _thresholds(), item
         )
         db.session.commit()
-        return _with_indicators(item, date.today())
+        return _with_indicators(item, clock.today())
 
 
 def _child_collection(model, schema, service, path: str, order_by):
@@ -334,7 +335,7 @@ def _unmapped_answer(batch: ImportBatch, err: MissingColumns):
         "message": err.message,
         "errors": {"json": {"file": [err.message]}},
         "batch": report_json(batch),
-        "preview_url": url_for("equipment.import_batch", batch_id=batch.id, _external=True),
+        "preview_url": url_for("equipment.imports.import_batch", batch_id=batch.id, _external=True),
     }
     response = jsonify(body)
     response.status_code = 422

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from accounts.models import Organization, Region, Role, User
 from accounts.services import hash_password, seed_regions
+from core import clock
 from core.db import bulk_insert
 from equipment.catalog import (
     AssessmentMethod,
@@ -328,7 +329,7 @@ def seed_demo(
     today: date | None = None,
 ) -> DemoSummary:
     """Create (or top up to ``items``) the demo registry. Idempotent for the same arguments."""
-    today = today or date.today()
+    today = today or clock.today()
     thresholds_config = thresholds_config or {}
     rng = random.Random(seed)
     seed_regions(session)

@@ -50,7 +50,9 @@ def write_cell(sheet: SheetWriter, row: int, col: int, value: Any) -> None:
     if isinstance(value, bool):
         ws.write_boolean(row, col, value)
     elif isinstance(value, datetime | date):
-        ws.write_datetime(row, col, datetime(value.year, value.month, value.day), sheet.date)
+        # an Excel cell has no zone: the calendar day as a naive midnight
+        day = datetime(value.year, value.month, value.day)  # noqa: DTZ001
+        ws.write_datetime(row, col, day, sheet.date)
     elif isinstance(value, int):
         ws.write_number(row, col, value)
     elif isinstance(value, float):

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from core import clock
 from core.form_fields import ChoiceField, DateField, DecimalField, WholeNumberField
 from equipment import labels
 from equipment.catalog import LifeSource
 
 
 def not_in_future(form, field):
-    if field.data and field.data > date.today():
+    if field.data and field.data > clock.today():
         raise ValidationError(_l("The date cannot be in the future."))
 
 
@@ -34,7 +33,7 @@ def not_before_1900(form, field):
 
 def _this_year() -> int:
     """Evaluated on every check: a long-running worker sees the new year."""
-    return date.today().year
+    return clock.today().year
 
 
 def _year_message():

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import (
+    Blueprint,
     abort,
     current_app,
     flash,
@@ -23,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from accounts.auth import current_scope
 from accounts.models import Organization
+from core import clock
 from core.access import get_visible_or_404, require_editor, scoped
 from core.extensions import db
 from core.template_helpers import fmt_number
@@ -44,7 +44,9 @@ from equipment.importing import (
     read_and_plan,
 )
 from equipment.models import ImportBatch
-from equipment.views import bp
+
+# Nested in the equipment blueprint (its login check applies): endpoints equipment.imports.*
+bp = Blueprint("imports", __name__)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -71,7 +73,7 @@ def _flag(name: str) -> bool:
 
 def _to_batch(batch_id: int, note: str | None = None):
     """Redirect to a batch's preview; ``note`` also goes into the redirect's own short page."""
-    url = url_for("equipment.import_batch", batch_id=batch_id)
+    url = url_for("equipment.imports.import_batch", batch_id=batch_id)
     response = redirect(url)
     if note:
         response.set_data(
@@ -91,7 +93,7 @@ def _unmapped(org, data: bytes, filename: str, options: ImportOptions, err: Miss
 
 
 @bp.get("/imports")
-def imports():
+def index():
     scope = current_scope()
     batches = db.session.execute(
         scoped(ImportBatch, scope).order_by(ImportBatch.created_at.desc()).limit(200)
@@ -153,7 +155,7 @@ def upload():
     except FileRejected as err:
         db.session.rollback()
         return again(err.message)
-    return redirect(url_for("equipment.import_batch", batch_id=batch.id))
+    return redirect(url_for("equipment.imports.import_batch", batch_id=batch.id))
 
 
 def _missing_columns_note(missing: list[str]) -> str:
@@ -209,11 +211,11 @@ def import_commit(batch_id: int):
     except (ImportRefused, FileRejected) as err:
         db.session.rollback()
         flash(err.message, "error")
-        return redirect(url_for("equipment.import_batch", batch_id=batch_id))
+        return redirect(url_for("equipment.imports.import_batch", batch_id=batch_id))
     except IntegrityError:  # another commit took an inventory number meanwhile
         db.session.rollback()
         flash(_("The registry changed while the file was being loaded. Upload it again."), "error")
-        return redirect(url_for("equipment.import_batch", batch_id=batch_id))
+        return redirect(url_for("equipment.imports.import_batch", batch_id=batch_id))
     flash(
         _(
             "Loaded: %(c)s created, %(u)s updated, %(n)s unchanged.",
@@ -223,7 +225,7 @@ def import_commit(batch_id: int):
         ),
         "success",
     )
-    return redirect(url_for("equipment.import_batch", batch_id=batch_id))
+    return redirect(url_for("equipment.imports.import_batch", batch_id=batch_id))
 
 
 @bp.post("/imports/<int:batch_id>/mapping")
@@ -265,7 +267,7 @@ def import_mapping(batch_id: int):
     except FileRejected as err:
         db.session.rollback()
         flash(err.message, "error")
-        return redirect(url_for("equipment.import_batch", batch_id=batch_id))
+        return redirect(url_for("equipment.imports.import_batch", batch_id=batch_id))
     batch.status = "superseded"
     db.session.commit()
     return _to_batch(new_batch.id, note)
@@ -302,7 +304,7 @@ def import_errors(batch_id: int):
         )
     except FileRejected as err:
         flash(err.message, "error")
-        return redirect(url_for("equipment.import_batch", batch_id=batch_id))
+        return redirect(url_for("equipment.imports.import_batch", batch_id=batch_id))
     stem = batch.filename.rsplit(".", 1)[0]
     return send_file(out, download_name=f"{stem}-ошибки.xlsx", as_attachment=True, mimetype=XLSX)
 
@@ -400,11 +402,12 @@ def equipment_export():
         for field_name, message in err.as_strings().items():
             flash(f"{labels.LIST_ARGS.get(field_name, field_name)}: {message}", "error")
         return redirect(url_for("equipment.equipment_list"))
-    statement, _count = registry.build(query, scope, date.today(), paged=False)
-    out = export_registry(db.session, statement, date.today(), ExportLabels())
+    today = clock.today()
+    statement, _count = registry.build(query, scope, today, paged=False)
+    out = export_registry(db.session, statement, today, ExportLabels())
     return send_file(
         out,
-        download_name=f"реестр-ТУ-{date.today():%Y-%m-%d}.xlsx",
+        download_name=f"реестр-ТУ-{today:%Y-%m-%d}.xlsx",
         as_attachment=True,
         mimetype=XLSX,
     )

@@ -23,6 +23,7 @@ import orjson
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from core import clock
 from core.audit import AuditEvent, jsonable
 from core.audit import record as audit_record
 from core.audit import snapshot as snapshot_of
@@ -470,7 +471,7 @@ def plan_parsed(
 
     The file's rows are held (they are the plan); the registry is streamed past them and only
     what differs is kept, so a re-load of 100,000 items does not hold the registry twice."""
-    today = today or date.today()
+    today = today or clock.today()
     facilities = _Facilities(session, organization_id)
     present = set(parsed.mapping.values())
     file_fields = [f for f in EQUIPMENT_FIELDS if f in present]

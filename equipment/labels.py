@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from wtforms.fields.choices import SelectChoice
 
+from core.audit import ACTION_LABELS
 from equipment.catalog import (
     AssessmentMethod,
     Band,
@@ -161,8 +162,7 @@ def choices(labels: dict, blank: str | None = None) -> list[SelectChoice]:
 
 
 AUDIT_ACTIONS = {
-    "create": _l("Created"),
-    "update": _l("Changed"),
+    **ACTION_LABELS,
     "assessment_added": _l("Assessment added"),
     "inspection_added": _l("Inspection added"),
     "import_create": _l("Created by an Excel import"),

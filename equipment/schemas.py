@@ -6,6 +6,7 @@ from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from core import clock
 from core.access import MAX_ID
 from equipment.catalog import (
     AssessmentMethod,
@@ -67,7 +68,7 @@ def count_field(lo: int, **kw):
 
 
 def not_future(value: date):
-    if value > date.today():
+    if value > clock.today():
         raise ValidationError("The date cannot be in the future.")
     not_before_1900(value)
 
@@ -80,7 +81,7 @@ def not_before_1900(value: date):
 def up_to_this_year(value: int):
     """1900 to the current year, evaluated on every load (a long-running worker sees the new
     year), with marshmallow's own range message (translated in core.api_messages)."""
-    validate.Range(1900, date.today().year)(value)
+    validate.Range(1900, clock.today().year)(value)
 
 
 def whole_years(value: float):

@@ -6,7 +6,6 @@ Plain functions taking a SQLAlchemy session and the acting user; no Flask reques
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import date
 from itertools import islice
 
 from flask_babel import lazy_gettext as _l
@@ -14,7 +13,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from accounts.models import Organization, Region
-from core import audit
+from core import audit, clock
 from core.access import Scope, valid_id
 from core.db import bulk_update
 from core.validation import ValidationFailed
@@ -455,7 +454,7 @@ def save_equipment(
 def add_assessment(
     session: Session, actor, equipment: Equipment, data: dict, thresholds_config: Mapping
 ) -> ConditionAssessment:
-    if data["assessed_on"] > date.today():
+    if data["assessed_on"] > clock.today():
         raise ValidationFailed({"assessed_on": _l("The assessment date cannot be in the future.")})
     return _add_event(
         session, actor, equipment, ConditionAssessment, data, "assessment_added", thresholds_config
@@ -469,7 +468,7 @@ def add_inspection(
     session: Session, actor, equipment: Equipment, data: dict, thresholds_config: Mapping
 ) -> Inspection:
     errors = {}
-    if data["done_on"] > date.today():
+    if data["done_on"] > clock.today():
         errors["done_on"] = _l("The date of the event cannot be in the future.")
     if data.get("next_due_on") and data["next_due_on"] <= data["done_on"]:
         errors["next_due_on"] = _l("The next due date must be after the date of the event.")

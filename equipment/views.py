@@ -3,8 +3,6 @@ service, render."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -15,6 +13,7 @@ from wtforms.fields.choices import SelectChoice
 
 from accounts.auth import current_scope
 from accounts.models import Organization, Region
+from core import clock
 from core.access import get_visible_or_404, require_editor, scoped, valid_id
 from core.audit import AuditEvent
 from core.extensions import db
@@ -72,16 +71,17 @@ def _apply_errors(form, error: ValidationFailed) -> None:
 # ---------------------------------------------------------------------------- dashboard
 
 
-@bp.get("/")
-def home():
+def dashboard_section() -> str:
+    """The fleet's condition on core's dashboard (added through core.hooks)."""
     scope = current_scope()
-    counts = registry.dashboard_counts(db.session, scope, date.today())
+    counts = registry.dashboard_counts(db.session, scope, clock.today())
     empty = counts["total"] == 0 and not _any_equipment(scope)
     has_facilities = bool(empty and registry.facility_choices(db.session, scope))
     return render_template(
-        "equipment/home.html",
+        "equipment/_dashboard.html",
+        labels=labels.for_templates(),
         counts=counts,
-        today=date.today(),
+        today=clock.today(),
         empty=empty,
         has_facilities=has_facilities,
         can_edit=scope.can_edit_registry,
@@ -180,7 +180,7 @@ def equipment_list():
         for field, message in err.as_strings().items():
             flash(f"{labels.LIST_ARGS.get(field, field)}: {message}", "error")
         query = registry.RegistryQuery(per_page=current_app.config["PAGE_SIZE"])
-    today = date.today()
+    today = clock.today()
     items, total = registry.fetch_page(db.session, query, scope, today)
     rows = [(item, indicators(registry.curve_of(item), today)) for item in items]
     facilities = registry.facility_choices(db.session, scope)
@@ -215,7 +215,7 @@ def _any_equipment(scope) -> bool:
 def equipment_card(item_id: int):
     scope = current_scope()
     item = get_visible_or_404(db.session, Equipment, item_id, scope)
-    today = date.today()
+    today = clock.today()
     ind = indicators(registry.curve_of(item), today)
     thresholds = thresholds_for(item.device_type, _thresholds())
     inputs, latest, documented = services.card_facts(db.session, item)

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from functools import cache
 from typing import Any
 
+from core import clock
 from equipment.excel.headers import FIELD_LABELS, HeaderMatch
 from equipment.excel.values import (
     PLACEHOLDERS,
@@ -331,7 +332,7 @@ _WHOLE_WITH_ZEROS = re.compile(r"^(\d+)\.0+$")
 
 def current_date() -> date:
     """Today, for the date checks (one place to pin it in tests)."""
-    return date.today()
+    return clock.today()
 
 
 class FileChecks:

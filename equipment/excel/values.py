@@ -12,6 +12,7 @@ import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from core import clock
 from equipment.catalog import DeviceType, EquipmentStatus
 
 Parsed = tuple[Any, str | None]
@@ -281,7 +282,7 @@ DATE_EXPECTED = "ожидается дата в виде ДД.ММ.ГГГГ, н�
 def two_digit_year(yy: int, today: date | None = None) -> int:
     """«79» → 1979, «24» → 2024: up to ten years ahead of today counts as this century (the
     next inspection date may lie ahead), everything else as the last one."""
-    pivot = ((today or date.today()).year + 10) % 100
+    pivot = ((today or clock.today()).year + 10) % 100
     return 2000 + yy if yy <= pivot else 1900 + yy
 
 
@@ -326,7 +327,7 @@ def _date_from_text(text: str, past: bool = False) -> tuple[date | None, str | N
     if match:
         day, month, year = int(match[1]), int(match[2]), match[3]
         number = int(year) if len(year) == 4 else two_digit_year(int(year))
-        if len(year) == 2 and past and number > date.today().year:
+        if len(year) == 2 and past and number > clock.today().year:
             number -= 100
     elif match := _YMD.match(text):
         number, month, day = int(match[1]), int(match[2]), int(match[3])

@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
+from core import clock
 from core.audit import AuditEvent
 from core.extensions import db
 from equipment import services
@@ -49,7 +50,7 @@ def fleet(world, make, app) -> Fleet:
     * A-INV-4, a boiler whose assessment found 85 % wear: critical, must be planned;
     * A-INV-5, a young gantry crane: good condition.
     """
-    year = date.today().year
+    year = clock.today().year
     young = make.equipment(
         world.fac_a,
         "A-INV-3",
@@ -75,7 +76,7 @@ def fleet(world, make, app) -> Fleet:
         manufacture_year=year - 2,
         service_life_years=25.0,
     )
-    assessed_on = date.today() - timedelta(days=60)
+    assessed_on = clock.today() - timedelta(days=60)
     services.add_assessment(  # through the service, so the card's history has a row
         db.session,
         world.eng_a,

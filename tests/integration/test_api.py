@@ -12,6 +12,7 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from core import clock
 from core.audit import AuditEvent
 from core.extensions import db
 from equipment.catalog import DeviceType, EquipmentStatus, InspectionKind, InspectionResult
@@ -20,7 +21,7 @@ from equipment.models import ConditionAssessment, Equipment, Facility, ImportBat
 from equipment.services import refresh_curves
 from equipment.wear import add_years
 
-TODAY = date.today()
+TODAY = clock.today()
 LIFE_DAYS = 20 * 365.25  # the fleet's normative service life, in days
 HUGE_ID = 10**20  # a well-formed id beyond every integer column
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
+from core import clock
 from core.extensions import db
 from equipment.catalog import EquipmentStatus
 from equipment.models import Inspection
 
-TODAY = date.today()
+TODAY = clock.today()
 
 
 def explanation(client, item_id: int) -> list[str]:

@@ -13,6 +13,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
+from core import clock
 from core.extensions import db
 from equipment.catalog import DeviceType, EquipmentStatus
 from equipment.importing import ImportOptions, preview_batch
@@ -66,8 +67,8 @@ def fleet(world, make):
         "A-NEW",
         name="Кран новый",
         device_type=DeviceType.CRANE,
-        commissioned_on=date.today() - timedelta(days=200),
-        manufacture_year=date.today().year - 1,
+        commissioned_on=clock.today() - timedelta(days=200),
+        manufacture_year=clock.today().year - 1,
     )
     tricky = make.equipment(
         world.fac_a, "=1+1", commissioned_on=date(1985, 6, 1), manufacture_year=1984, **FORMULA_LIKE
@@ -87,7 +88,7 @@ def test_export_follows_the_filter_in_the_users_scope(client, world, fleet, logi
     flags = header.index("Признаки (расчёт)")
     assert all(MUST_PLAN in r[flags] for r in rows)
     # the stored items agree: exactly the must-plan ones of org A
-    today = date.today()
+    today = clock.today()
     items = db.session.execute(
         select(Equipment).where(Equipment.organization_id == world.org_a.id)
     ).scalars()

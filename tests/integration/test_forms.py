@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from core import clock
 from core.extensions import db
 from equipment.models import ConditionAssessment, Equipment, Facility
 
@@ -240,7 +241,7 @@ def test_a_facility_region_that_is_not_a_number_is_named_as_such(client, world, 
         ("service_life_years", "0,5", "Введите срок службы в целых годах, от 1 до 100."),
         ("service_life_years", "0", "Введите срок службы в целых годах, от 1 до 100."),
         ("service_life_years", "101", "Введите срок службы в целых годах, от 1 до 100."),
-        ("manufacture_year", "19x9", f"Введите год от 1900 до {date.today().year}."),
+        ("manufacture_year", "19x9", f"Введите год от 1900 до {clock.today().year}."),
     ],
 )
 def test_one_clear_message_per_field(client, world, login_as, field, typed, message):

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import event, select
 
+from core import clock
 from core.audit import AuditEvent
 from core.extensions import db
 from equipment.catalog import Band, DeviceType, InspectionKind, InspectionResult
@@ -29,7 +30,7 @@ def fleet(ctx):
 
 @pytest.mark.parametrize("offset_days", [0, 365, 3 * 365, -2 * 365])
 def test_sql_indicators_agree_with_the_pure_rules(fleet, offset_days):
-    as_of = date.today() + timedelta(days=offset_days)
+    as_of = clock.today() + timedelta(days=offset_days)
     flags = flag_exprs(as_of)
     stmt = select(Equipment, wear_expr(as_of), band_expr(as_of), *flags.values())
     mismatches = []
@@ -61,7 +62,7 @@ def test_cached_curves_equal_a_fresh_computation(fleet):
 def test_dashboard_counts_match_item_by_item_computation(fleet):
     from core.access import Scope
 
-    today = date.today()
+    today = clock.today()
     counts = dashboard_counts(db.session, Scope(everything=True), today)
     items = db.session.execute(select(Equipment)).scalars().all()
     active = [i for i in items if i.status.value != "decommissioned"]
@@ -195,7 +196,7 @@ def test_field_type_errors_are_answered_next_to_the_field(client, world, login_a
 
 def test_assessment_rebases_wear_and_is_listed(client, world, login_as):
     login_as(world.eng_a)
-    assessed_on = date.today() - timedelta(days=365)
+    assessed_on = clock.today() - timedelta(days=365)
     response = client.post(
         f"/equipment/{world.item_a.id}/assessments/new",
         data={
@@ -209,7 +210,7 @@ def test_assessment_rebases_wear_and_is_listed(client, world, login_as):
     assert response.status_code == 302
     db.session.expire_all()
     item = db.session.get(Equipment, world.item_a.id)
-    ind = indicators(curve_of(item), date.today())
+    ind = indicators(curve_of(item), clock.today())
     assert ind.wear_pct == pytest.approx(40 + 365 / (20 * 365.25) * 100, abs=0.01)
     assert db.session.query(ConditionAssessment).count() == 1
     assert "ТД-17" in client.get(f"/equipment/{item.id}").get_data(as_text=True)
@@ -220,7 +221,7 @@ def test_assessment_in_the_future_or_above_100_is_refused(client, world, login_a
     response = client.post(
         f"/equipment/{world.item_a.id}/assessments/new",
         data={
-            "assessed_on": (date.today() + timedelta(days=3)).isoformat(),
+            "assessed_on": (clock.today() + timedelta(days=3)).isoformat(),
             "wear_pct": "140",
             "method": "expert",
         },
@@ -233,8 +234,8 @@ def test_assessment_in_the_future_or_above_100_is_refused(client, world, login_a
 
 def test_expertise_extension_moves_the_life_end(client, world, login_as):
     login_as(world.eng_a)
-    done = date.today() - timedelta(days=30)
-    until = date.today() + timedelta(days=3 * 365)
+    done = clock.today() - timedelta(days=30)
+    until = clock.today() + timedelta(days=3 * 365)
     response = client.post(
         f"/equipment/{world.item_a.id}/inspections/new",
         data={
@@ -250,14 +251,14 @@ def test_expertise_extension_moves_the_life_end(client, world, login_as):
     db.session.expire_all()
     item = db.session.get(Equipment, world.item_a.id)
     assert item.life_end == until
-    assert not indicators(curve_of(item), date.today()).life_expired
+    assert not indicators(curve_of(item), clock.today()).life_expired
 
 
 def test_extension_needs_an_expertise_and_a_date(client, world, login_as):
     login_as(world.eng_a)
     response = client.post(
         f"/equipment/{world.item_a.id}/inspections/new",
-        data={"kind": "examination", "done_on": date.today().isoformat(), "result": "extended"},
+        data={"kind": "examination", "done_on": clock.today().isoformat(), "result": "extended"},
     )
     assert response.status_code == 400
     assert 'id="result-error"' in response.get_data(as_text=True)
@@ -271,7 +272,7 @@ def test_list_filters_sorts_and_searches(client, world, make, login_as):
         "A-INV-3",
         name="Кран козловой КК-10",
         device_type=DeviceType.CRANE,
-        commissioned_on=date.today() - timedelta(days=400),
+        commissioned_on=clock.today() - timedelta(days=400),
     )
     login_as(world.eng_a)
 
@@ -327,20 +328,20 @@ def test_refused_expertise_makes_the_item_must_plan(client, world, login_as):
     item = world.item_b  # not org A's: 404
     response = client.post(
         f"/equipment/{item.id}/inspections/new",
-        data={"kind": "expertise", "done_on": date.today().isoformat(), "result": "refused"},
+        data={"kind": "expertise", "done_on": clock.today().isoformat(), "result": "refused"},
     )
     assert response.status_code == 404
     response = client.post(
         f"/equipment/{world.item_a.id}/inspections/new",
         data={
             "kind": InspectionKind.EXPERTISE.value,
-            "done_on": date.today().isoformat(),
+            "done_on": clock.today().isoformat(),
             "result": InspectionResult.REFUSED.value,
         },
     )
     assert response.status_code == 302
     db.session.expire_all()
-    ind = indicators(curve_of(db.session.get(Equipment, world.item_a.id)), date.today())
+    ind = indicators(curve_of(db.session.get(Equipment, world.item_a.id)), clock.today())
     assert ind.must_plan and "expertise_refused" in ind.reasons
 
 
@@ -361,7 +362,7 @@ def test_category_sorts_page_exactly_as_the_full_order(fleet, sort):
     from core.access import Scope
     from equipment.registry import RegistryQuery, build, fetch_page
 
-    today = date.today()
+    today = clock.today()
     org_id, region_id = db.session.execute(
         select(Equipment.organization_id, Facility.region_id)
         .join(Facility, Facility.id == Equipment.facility_id)

@@ -15,7 +15,7 @@ import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -23,14 +23,15 @@ from sqlalchemy import func, select
 
 from accounts import sessions
 from accounts.models import ApiToken, Organization, Role, User
+from core import clock
 from core.extensions import db
 from equipment.catalog import EquipmentStatus
 from equipment.importing import ImportOptions, preview_batch
 from equipment.models import Equipment, Facility, ImportBatch
 from tests.conftest import login
 
-YESTERDAY = (date.today() - timedelta(days=1)).isoformat()
-NEXT_YEAR = (date.today() + timedelta(days=365)).isoformat()
+YESTERDAY = (clock.today() - timedelta(days=1)).isoformat()
+NEXT_YEAR = (clock.today() + timedelta(days=365)).isoformat()
 FORGED = "Подменённое имя"
 MISSING_ID = 987_654  # an id no row has (and that fits every integer column)
 
@@ -953,8 +954,8 @@ def _dashboard(page: str) -> dict[str, int]:
 
 
 def test_dashboard_counts_only_the_organizations_items(world, make, actor):
-    make.equipment(world.fac_b, "B-NEW", commissioned_on=date.today() - timedelta(days=30))
-    make.equipment(world.fac_b, "B-NEW-2", commissioned_on=date.today() - timedelta(days=60))
+    make.equipment(world.fac_b, "B-NEW", commissioned_on=clock.today() - timedelta(days=30))
+    make.equipment(world.fac_b, "B-NEW-2", commissioned_on=clock.today() - timedelta(days=60))
     eng_a = _dashboard(_html(actor("eng_a").get("/")))
     eng_b = _dashboard(_html(actor("eng_b").get("/")))
     admin = _dashboard(_html(actor("admin").get("/")))

@@ -11,6 +11,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from core import clock
 from equipment.excel import FileRejected, Limits, open_sheet_rows, parse_asset_list, xmlscan
 from equipment.excel.headers import find_header, match_title
 from equipment.excel.validate import NOTES_MAX_LENGTH, PLAIN_FIELDS, text_limits
@@ -954,7 +955,7 @@ def test_manufacture_year_zero_or_far_ahead_is_an_error(tmp_path):
         ["2", "Котел", "1899"],
         ["3", "Котел", "9999 г."],
         ["4", "Котел", 10**18],
-        ["5", "Котел", date.today().year],
+        ["5", "Котел", clock.today().year],
     ]
     result = parse_asset_list(xlsx(tmp_path, ("Лист", rows)), "list.xlsx")
     assert [r.excel_row for r in result.rows] == [6]
@@ -1459,7 +1460,7 @@ def test_valves_are_not_cranes(raw):
 
 
 def test_dates_the_item_form_refuses_are_row_errors(tmp_path):
-    today = date.today()
+    today = clock.today()
     rows = [
         ["Инв. №", "Наименование", "Дата ввода в эксплуатацию", "Дата последнего ТО",
          "Дата следующего ТО", "Дата оценки износа", "Износ, %"],
@@ -1494,7 +1495,7 @@ def test_dates_the_item_form_refuses_are_row_errors(tmp_path):
 def test_a_last_examination_a_few_weeks_ahead_is_taken_with_a_note(tmp_path):
     """Registers are written ahead of an examination already agreed (the shared samples hold
     such dates): up to 90 days ahead the date is kept and the rows are named in a note."""
-    soon = date.today() + timedelta(days=26)
+    soon = clock.today() + timedelta(days=26)
     rows = [
         ["Инв. №", "Наименование", "Дата последнего ТО", "Дата следующего ТО"],
         ["1", "Кран", soon.strftime("%d.%m.%Y"), None],

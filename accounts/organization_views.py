@@ -1,27 +1,36 @@
-"""The organizations' list and card, with their registry figures: what each role may see
-(engineers their own organization, regulators those of their region, admins and the national
-regulator all). Admins also see each organization's engineers and its change history, and
-reach the forms (accounts.admin_views) from here."""
+"""The organizations' list and card, within the caller's scope (engineers their own
+organization, regulators those of their region, admins and the national regulator all).
+Admins also see each organization's engineers and its change history, and reach the forms
+(accounts.admin_views) from here. The packages above add their figures through core.hooks:
+columns of the list (``organizations``) and sections of the card (``organization``)."""
 
 from __future__ import annotations
 
-from flask import current_app, render_template, request
+from flask import Blueprint, current_app, render_template, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
+from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
 from accounts.auth import current_scope
 from accounts.bin import normalise_bin
 from accounts.models import Organization, Region, Role, User
 from accounts.services import region_by_code
+from core import hooks
 from core.access import get_visible_or_404, scoped
-from core.audit import AuditEvent
+from core.audit import ACTION_LABELS, AuditEvent
 from core.extensions import db
 from core.text import fold
-from equipment.catalog import EquipmentStatus
-from equipment.models import Equipment, Facility
-from equipment.views import bp
+
+# Nested in the accounts blueprint: endpoints accounts.organizations.*
+bp = Blueprint("organizations", __name__, url_prefix="/organizations")
+
+
+@bp.before_request
+@login_required
+def _login_first():
+    return None
+
 
 ORG_FIELDS = {
     "name": _l("Name"),
@@ -31,24 +40,6 @@ ORG_FIELDS = {
     "phone": _l("Phone"),
     "email": _l("E-mail"),
 }
-
-
-def _facility_counts(scope):
-    return (
-        select(Facility.organization_id, func.count().label("n"))
-        .where(scope.clause(Facility))
-        .group_by(Facility.organization_id)
-        .subquery()
-    )
-
-
-def _item_counts(scope, by=Equipment.organization_id):
-    return (
-        select(by.label("key"), func.count().label("n"))
-        .where(scope.clause(Equipment), Equipment.status != EquipmentStatus.DECOMMISSIONED)
-        .group_by(by)
-        .subquery()
-    )
 
 
 def _engineer_counts():
@@ -64,8 +55,8 @@ def _is_admin() -> bool:
     return current_user.role == Role.ADMIN
 
 
-@bp.get("/organizations")
-def organizations():
+@bp.get("")
+def index():
     """Search by name (case and ё ignored) or by BIN digits; filter by region; paged."""
     scope = current_scope()
     admin = _is_admin()
@@ -74,13 +65,7 @@ def organizations():
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), 10**6)
     per_page = current_app.config["PAGE_SIZE"]
 
-    facilities, items = _facility_counts(scope), _item_counts(scope)
-    columns = [Organization, func.coalesce(facilities.c.n, 0), func.coalesce(items.c.n, 0)]
-    stmt = (
-        scoped(Organization, scope, select(*columns))
-        .outerjoin(facilities, facilities.c.organization_id == Organization.id)
-        .outerjoin(items, items.c.key == Organization.id)
-    )
+    stmt = scoped(Organization, scope, select(Organization))
     if admin:
         engineers = _engineer_counts()
         stmt = stmt.add_columns(func.coalesce(engineers.c.n, 0)).outerjoin(
@@ -104,11 +89,15 @@ def organizations():
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
+    columns = hooks.table_columns("organizations", current_user)
+    values = hooks.column_values(columns, db.session, [row[0].id for row in rows], scope)
     locale = str(get_locale())
     regions = sorted(db.session.execute(select(Region)).scalars(), key=lambda r: r.name(locale))
     return render_template(
-        "equipment/organizations.html",
+        "accounts/organizations.html",
         rows=rows,
+        columns=columns,
+        values=values,
         admin=admin,
         q=q,
         region=region,
@@ -119,20 +108,12 @@ def organizations():
     )
 
 
-@bp.get("/organizations/<int:org_id>")
-def organization_card(org_id: int):
-    """What the caller may see of the organization: its facilities within their scope (a
-    regional regulator: those of the region) with their items in service; for admins also
-    its users and its change history."""
+@bp.get("/<int:org_id>")
+def card(org_id: int):
+    """What the caller may see of the organization: its details, the sections the packages
+    above add (within the caller's scope), and for admins its users and change history."""
     scope = current_scope()
     org = get_visible_or_404(db.session, Organization, org_id, scope)
-    items = _item_counts(scope, by=Equipment.facility_id)
-    facilities = db.session.execute(
-        scoped(Facility, scope, select(Facility, func.coalesce(items.c.n, 0)))
-        .outerjoin(items, items.c.key == Facility.id)
-        .where(Facility.organization_id == org.id)
-        .order_by(Facility.code)
-    ).all()
     admin = _is_admin()
     users = events = ()
     if admin:
@@ -148,13 +129,13 @@ def organization_card(org_id: int):
         ).scalars()
     regions = {r.id: r for r in db.session.execute(select(Region)).scalars()} if admin else {}
     return render_template(
-        "equipment/organization.html",
+        "accounts/organization.html",
         org=org,
-        facilities=facilities,
-        items_total=sum(n for _f, n in facilities),
+        scope=scope,
         admin=admin,
         users=list(users),
         events=list(events),
         regions=regions,
         org_fields=ORG_FIELDS,
+        audit_actions=ACTION_LABELS,
     )
