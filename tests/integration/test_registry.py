@@ -91,10 +91,10 @@ def test_dashboard_computes_each_items_band_once(fleet):
 
     event.listen(engine, "before_cursor_execute", listener)
     try:
-        dashboard_counts(db.session, Scope(everything=True), date.today())
+        dashboard_counts(db.session, Scope(everything=True), clock.today())
     finally:
         event.remove(engine, "before_cursor_execute", listener)
-    one_band = str(band_expr(date.today()).compile(dialect=engine.dialect)).count("life_days")
+    one_band = str(band_expr(clock.today()).compile(dialect=engine.dialect)).count("life_days")
     aggregate = next(s for s in statements if "life_days" in s)
     assert aggregate.count("life_days") <= 2 * one_band, aggregate
 
