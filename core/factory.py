@@ -31,6 +31,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     trust_proxies(app)
     register_extensions(app)
     register_blueprints(app)
+    register_job_kinds(app)
     register_commands(app)
     errors.init_app(app)
     security.init_app(app)
@@ -71,28 +72,45 @@ def register_blueprints(app: Flask) -> None:
     import equipment.import_views  # noqa: F401 - adds the Excel routes to equipment_views
     import equipment.organization_views  # noqa: F401 - the organizations' list and card
     from accounts.api import blp as accounts_api
+    from accounts.auth import authenticate_api_request
     from accounts.views import bp as accounts_views
+    from core.jobs.api import blp as jobs_api
+    from core.jobs.views import bp as jobs_views
     from core.views import bp as core_views
     from equipment.api import blp as equipment_api
     from equipment.views import bp as equipment_views
 
     app.register_blueprint(core_views)
+    app.register_blueprint(jobs_views)
     app.register_blueprint(accounts_views)
     app.register_blueprint(equipment_views)
     api.register_blueprint(accounts_api)
     api.register_blueprint(equipment_api)
+    if authenticate_api_request not in jobs_api.before_request_funcs.get(None, []):
+        jobs_api.before_request(authenticate_api_request)  # the API's bearer tokens
+    api.register_blueprint(jobs_api)
     csrf.exempt(accounts_api)
     csrf.exempt(equipment_api)
+    csrf.exempt(jobs_api)
+
+
+def register_job_kinds(app: Flask) -> None:
+    """The kinds of background work each package does (run by `flask worker`)."""
+    from equipment import registry_export
+
+    registry_export.init_app(app)
 
 
 def register_commands(app: Flask) -> None:
     from accounts.cli import orgs_cli, users_cli
+    from core.jobs.worker import worker_command
     from equipment.cli import equipment_cli, seed_demo_command
 
     app.cli.add_command(users_cli)
     app.cli.add_command(orgs_cli)
     app.cli.add_command(equipment_cli)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(worker_command)
 
 
 def register_template_helpers(app: Flask) -> None:
