@@ -212,6 +212,19 @@ def mark_failed(
     return written.rowcount == 1
 
 
+def release(session, job_id: int, attempt: int) -> bool:
+    """Give a job back to the queue when its worker is stopped (SIGTERM, Ctrl-C) in the
+    middle: the next worker starts it at once instead of after JOB_STALE_SECONDS, and the
+    interrupted attempt does not count against JOB_MAX_ATTEMPTS."""
+    written = session.execute(
+        update(Job)
+        .where(*_still_ours(job_id, attempt))
+        .values(status=JobStatus.QUEUED, worker=None, attempts=Job.attempts - 1)
+    )
+    session.commit()
+    return written.rowcount == 1
+
+
 # ---------------------------------------------------------------------------- recovery, retention
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import shutil
+import signal
 import time
 import traceback
 
@@ -48,6 +49,12 @@ def run_next(app, worker: str | None = None) -> int | None:
     job_id, attempt = claimed
     try:
         run_claimed(app, job_id, attempt)
+    except BaseException:  # stopped (SIGTERM, Ctrl-C): failures are handled in run_claimed
+        db.session.rollback()
+        queue.release(db.session, job_id, attempt)
+        shutil.rmtree(queue.results_root(app) / str(job_id) / str(attempt), ignore_errors=True)
+        log.warning("worker stopped: job %d queued again", job_id)
+        raise
     finally:
         db.session.remove()
     return job_id
@@ -127,7 +134,21 @@ def worker_command(once: bool, sleep: float | None) -> None:
         click.echo(f"{run_queued(app)} job(s) run")
         return
     pause = app.config["JOB_POLL_SECONDS"] if sleep is None else sleep
+    # systemd and `make run` stop it with SIGTERM: unwind like Ctrl-C, so that a job in the
+    # middle goes back to the queue (run_next) instead of waiting to be found stale
+    signal.signal(signal.SIGTERM, _stop)
     log.info("worker %s polling every %.1f s", queue.worker_name(), pause)
+    try:
+        poll(app, pause)
+    except (KeyboardInterrupt, SystemExit):
+        log.info("worker %s stopped", queue.worker_name())
+
+
+def _stop(signum, frame):
+    raise SystemExit(0)
+
+
+def poll(app, pause: float) -> None:
     last_housekeeping = 0.0
     while True:
         if time.monotonic() - last_housekeeping >= app.config["JOB_STALE_SECONDS"] / 4:

@@ -122,6 +122,10 @@ def test_at_the_limit_the_export_stays_in_the_request(app, client, fleet, login_
     app.config["EXPORT_SYNC_MAX_ROWS"] = 3  # org A has exactly 3 active items
     try:
         login_as(fleet.eng_a)
+        assert 'id="export-note"' not in client.get("/equipment").get_data(as_text=True)
+        app.config["EXPORT_SYNC_MAX_ROWS"] = 2  # the list says the file will be prepared
+        assert "готовится в фоне" in client.get("/equipment").get_data(as_text=True)
+        app.config["EXPORT_SYNC_MAX_ROWS"] = 3
         response = client.get("/equipment/export.xlsx")
         assert response.status_code == 200 and response.mimetype == XLSX
         assert len(rows_of(response.get_data())) == 3
@@ -469,3 +473,34 @@ def test_two_workers_racing_for_one_job_run_it_once(app, world, make):
     assert sorted(ran) == sorted(j.id for j in jobs)
     db.session.expire_all()
     assert {the_job(j.id).status for j in jobs} == {JobStatus.DONE}
+
+
+def test_a_stopped_worker_gives_its_job_back_at_once(app, world):
+    def interrupted(job, context):
+        context.progress(1, 2, force=True)
+        raise KeyboardInterrupt  # what SIGTERM (flask worker's handler) and Ctrl-C raise
+
+    register_kind(app, "test.interrupted", interrupted, "Interrupted")
+    job = queue.enqueue(db.session, "test.interrupted", {}, world.eng_a)
+    db.session.commit()
+    with app.app_context(), pytest.raises(KeyboardInterrupt):
+        run_queued(app)
+    db.session.expire_all()
+    job = the_job(job.id)
+    assert job.status == JobStatus.QUEUED and job.attempts == 0 and job.worker is None
+    assert not (queue.results_root() / str(job.id) / "1").exists()
+
+
+def test_an_english_users_job_speaks_english_and_so_does_its_file(
+    client, runner, fleet, small_sync_limit, login_as
+):
+    login_as(fleet.eng_a)
+    job_id = job_id_of(client.get("/equipment/export.xlsx?lang=en"))
+    page = client.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert "Registry export (.xlsx)" in page and "Queued" in page
+    run_worker(runner)
+    page = client.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert "Ready" in page and "3 of 3 rows" in page
+    body = client.get(f"/jobs/{job_id}/file").get_data()
+    sheet = load_workbook(io.BytesIO(body)).worksheets[0]
+    assert sheet.title == "Equipment" and sheet["A1"].value == "Inventory number"
