@@ -49,7 +49,7 @@ def run_next(app, worker: str | None = None) -> int | None:
     job_id, attempt = claimed
     try:
         run_claimed(app, job_id, attempt)
-    except BaseException:  # stopped (SIGTERM, Ctrl-C): failures are handled in run_claimed
+    except (KeyboardInterrupt, SystemExit):  # stopped; a job's failures end in run_claimed
         db.session.rollback()
         queue.release(db.session, job_id, attempt)
         shutil.rmtree(queue.results_root(app) / str(job_id) / str(attempt), ignore_errors=True)
@@ -151,9 +151,14 @@ def _stop(signum, frame):
 def poll(app, pause: float) -> None:
     last_housekeeping = 0.0
     while True:
-        if time.monotonic() - last_housekeeping >= app.config["JOB_STALE_SECONDS"] / 4:
-            housekeeping(app)
-            last_housekeeping = time.monotonic()
-        if run_next(app) is None:
+        try:
+            if time.monotonic() - last_housekeeping >= app.config["JOB_STALE_SECONDS"] / 4:
+                housekeeping(app)
+                last_housekeeping = time.monotonic()
+            if run_next(app) is not None:
+                continue
+        except Exception:  # the database away for a moment: keep polling, do not die
+            log.exception("worker round failed; trying again")
             db.session.remove()
-            time.sleep(pause)
+        db.session.remove()
+        time.sleep(pause)
