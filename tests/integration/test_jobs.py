@@ -30,7 +30,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 @pytest.fixture
 def small_sync_limit(app):
-    """Exports of more than one row are background jobs (the default limit is 20,000)."""
+    """Exports of more than one row are background jobs (the default limit is 10,000)."""
     before = app.config["EXPORT_SYNC_MAX_ROWS"]
     app.config["EXPORT_SYNC_MAX_ROWS"] = 1
     yield
@@ -119,6 +119,7 @@ def test_a_large_export_is_a_job_whose_file_has_the_filters_rows(
 
 
 def test_at_the_limit_the_export_stays_in_the_request(app, client, fleet, login_as):
+    before = app.config["EXPORT_SYNC_MAX_ROWS"]
     app.config["EXPORT_SYNC_MAX_ROWS"] = 3  # org A has exactly 3 active items
     try:
         login_as(fleet.eng_a)
@@ -131,7 +132,7 @@ def test_at_the_limit_the_export_stays_in_the_request(app, client, fleet, login_
         assert len(rows_of(response.get_data())) == 3
         assert db.session.query(Job).count() == 0
     finally:
-        app.config["EXPORT_SYNC_MAX_ROWS"] = 20_000
+        app.config["EXPORT_SYNC_MAX_ROWS"] = before
 
 
 def test_asking_twice_while_it_waits_gives_the_same_job(client, fleet, small_sync_limit, login_as):
