@@ -98,7 +98,8 @@ def enqueue(session, kind: str, parameters: dict, user, locale: str | None = Non
 
 
 def cancel(session, job: Job) -> bool:
-    """Cancel a queued or running job (a running one stops at its next progress report)."""
+    """Cancel a queued or running job (a running one stops at its next progress report).
+    No page offers it yet; for the packages that will (and for administrators' scripts)."""
     done = session.execute(
         update(Job)
         .where(Job.id == job.id, Job.status.in_(ACTIVE))

@@ -6,7 +6,7 @@ script, within the CSP)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
+from flask import Blueprint, abort, render_template, send_file
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -121,7 +121,6 @@ def job_page(job_id: int):
         job=job,
         message=user_message(job),
         refresh=None if job.finished else REFRESH_SECONDS,
-        can_cancel=not job.finished and job.requested_by_id == current_user.id,
     )
 
 
@@ -129,15 +128,3 @@ def job_page(job_id: int):
 @login_required
 def job_file(job_id: int):
     return result_file_or_404(visible_job_or_404(current_user, job_id))
-
-
-@bp.post("/jobs/<int:job_id>/cancel")
-@login_required
-def job_cancel(job_id: int):
-    job = visible_job_or_404(current_user, job_id)
-    if job.requested_by_id != current_user.id:
-        abort(403)
-    if queue.cancel(db.session, job):
-        db.session.commit()
-        flash(_("The job is cancelled."), "info")
-    return redirect(url_for("jobs.job_page", job_id=job.id))
