@@ -49,8 +49,8 @@ class Defaults:
     IMPORT_MAX_BYTES = 50 * 1024 * 1024
     IMPORT_MAX_ROWS = 200_000
     # The registry export runs in the request up to this many rows, above it as a background
-    # job (flask worker). 10,000 rows: about 3 s on this 2-core machine when quiet, 10 s when
-    # it is loaded four times over (20,000 rows: 19-28 s then), far from a worker's timeout.
+    # job (flask worker). 10,000 rows: 2 s on this 2-core machine when quiet, 10 s when it is
+    # loaded four times over (20,000 rows: 19-28 s then), far from a worker's timeout.
     EXPORT_SYNC_MAX_ROWS = 10_000
     # Background jobs (core.jobs, run by `flask worker`): result files under
     # JOB_RESULTS_DIR (default instance/jobs) are deleted JOB_RESULT_DAYS after the job; a
