@@ -22,9 +22,12 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 translations:
 	$(BIN)/pybabel compile -d translations
 
+# The server and, beside it, the background worker (large exports run there); stopping the
+# server (Ctrl-C) stops the worker too.
 run: $(VENV)/.installed-run translations
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo --if-empty
+	$(BIN)/flask worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
 test: $(VENV)/.installed-test translations

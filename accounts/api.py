@@ -11,7 +11,6 @@ from sqlalchemy import select
 from accounts import services
 from accounts.auth import (
     acting_user,
-    authenticate_api_request,
     current_scope,
     too_many_attempts,
 )
@@ -31,7 +30,6 @@ from core.extensions import db
 from core.validation import ValidationFailed
 
 blp = Blueprint("accounts_api", __name__, url_prefix="/api/v1", description="Accounts")
-blp.before_request(authenticate_api_request)
 
 
 @blp.route("/auth/token", methods=["POST"], endpoint="issue_token")

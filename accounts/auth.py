@@ -35,6 +35,7 @@ OPEN_FOR_BODIES = frozenset({"accounts.login", "accounts_api.issue_token"})
 def init_app(app) -> None:
     """Call before CSRFProtect's init_app: its before_request reads the form."""
     app.before_request(admit_body)
+    app.before_request(authenticate_api_routes)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("Please log in to open this page.")
     login_manager.login_message_category = "info"
@@ -139,6 +140,15 @@ def admit_body():
         elif not current_user.is_authenticated:
             return login_manager.unauthorized()
     refuse_oversized_body(request)
+    return None
+
+
+def authenticate_api_routes():
+    """App-wide before_request: every route under /api/v1/ needs a bearer token, whichever
+    package's blueprint it belongs to (core's jobs API too, which cannot name accounts); a
+    path that is no route stays a 404."""
+    if request.endpoint is not None and request.path.startswith("/api/v1/"):
+        return authenticate_api_request()
     return None
 
 

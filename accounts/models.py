@@ -137,6 +137,11 @@ class User(UserMixin, Base):
         return self.session_key
 
     @property
+    def is_admin(self) -> bool:
+        """Administrators also see every user's background jobs (core.jobs)."""
+        return self.role == Role.ADMIN
+
+    @property
     def scope(self) -> Scope:
         if self.role == Role.ADMIN:
             return Scope(everything=True, can_edit_registry=True)

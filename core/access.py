@@ -73,3 +73,22 @@ def get_visible_or_404(session, model, obj_id, scope: Scope):
     if obj is None:
         abort(404)
     return obj
+
+
+def owned(model, user_id: int, sees_all: bool, stmt: Select | None = None) -> Select:
+    """Rows that belong to one user (background jobs and their files), not to an organization:
+    each user sees their own; ``sees_all`` (administrators) everyone's. The model declares
+    ``owned_clause(user_id)``."""
+    stmt = select(model) if stmt is None else stmt
+    return stmt if sees_all else stmt.where(model.owned_clause(user_id))
+
+
+def get_owned_or_404(session, model, obj_id, user_id: int, sees_all: bool):
+    if not valid_id(obj_id):
+        abort(404)
+    obj = session.execute(
+        owned(model, user_id, sees_all).where(model.id == obj_id)
+    ).scalar_one_or_none()
+    if obj is None:
+        abort(404)
+    return obj

@@ -12,7 +12,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core import errors, hooks, i18n, request_input, security
+from core import errors, hooks, i18n, jobs, request_input, security
 from core import views as core_views
 from core.db import json_text
 from core.extensions import api, csrf, db, login_manager, migrate
@@ -74,12 +74,15 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_core(app: Flask) -> None:
+    """Core's own pages and commands: the dashboard, background jobs and their worker."""
     app.register_blueprint(core_views.bp)
+    jobs.init_app(app)
     hooks.add_nav_entry(app, "core.home", _l("Dashboard"), order=0)
 
 
 def register_packages(app: Flask) -> None:
-    """Each domain package plugs itself in (pages, API, CLI, hooks), lowest layer first."""
+    """Each domain package plugs itself in (pages, API, CLI, hooks, job kinds), lowest layer
+    first."""
     for name in DOMAIN_PACKAGES:
         import_module(name).init_app(app)
 

@@ -62,6 +62,19 @@ class Defaults:
     # Excel import limits (the zip-bomb limits live in equipment.excel.reader.Limits)
     IMPORT_MAX_BYTES = 50 * 1024 * 1024
     IMPORT_MAX_ROWS = 200_000
+    # The registry export runs in the request up to this many rows, above it as a background
+    # job (flask worker). 10,000 rows: 2 s on this 2-core machine when quiet, 10 s when it is
+    # loaded four times over (20,000 rows: 19-28 s then), far from a worker's timeout.
+    EXPORT_SYNC_MAX_ROWS = 10_000
+    # Background jobs (core.jobs, run by `flask worker`): result files under
+    # JOB_RESULTS_DIR (default instance/jobs) are deleted JOB_RESULT_DAYS after the job; a
+    # running job without a heartbeat for JOB_STALE_SECONDS lost its worker and is queued
+    # again, up to JOB_MAX_ATTEMPTS attempts; an idle worker polls every JOB_POLL_SECONDS.
+    JOB_RESULTS_DIR: str | None = None
+    JOB_RESULT_DAYS = 7
+    JOB_STALE_SECONDS = 300
+    JOB_MAX_ATTEMPTS = 3
+    JOB_POLL_SECONDS = 1.0
 
 
 ENV_OVERRIDES = {

@@ -27,7 +27,7 @@ def init_app(app) -> None:
     from core import hooks
     from core.extensions import api as rest_api
     from core.extensions import csrf
-    from equipment import api, cli, import_views, organization_figures, views
+    from equipment import api, cli, import_views, organization_figures, registry_export, views
 
     app.register_blueprint(_pages(views, import_views))
     rest_api.register_blueprint(api.blp)
@@ -35,6 +35,7 @@ def init_app(app) -> None:
     app.cli.add_command(cli.equipment_cli)
     app.cli.add_command(cli.seed_demo_command)
     organization_figures.init_app(app)
+    registry_export.init_app(app)  # the export above EXPORT_SYNC_MAX_ROWS as a job
     hooks.add_section(app, "dashboard", views.dashboard_section, order=10)
     hooks.add_nav_entry(app, "equipment.facilities", _l("Facilities"), order=20)
     hooks.add_nav_entry(app, "equipment.equipment_list", _l("Equipment"), order=30)

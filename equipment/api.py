@@ -15,13 +15,14 @@ from marshmallow import Schema, fields
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from accounts.auth import acting_user, authenticate_api_request, current_scope
+from accounts.auth import acting_user, current_scope
 from accounts.models import Organization
 from accounts.services import organization_by_bin
 from core import clock
 from core.access import get_visible_or_404, require_editor, scoped
 from core.api_blueprint import Blueprint
 from core.extensions import db
+from core.jobs.api import JobSchema, api_url, job_document
 from equipment import registry, services
 from equipment.excel.headers import FIELDS
 from equipment.excel.reader import FileRejected, read_upload
@@ -38,6 +39,7 @@ from equipment.importing import (
     report_json,
 )
 from equipment.models import ConditionAssessment, Equipment, Facility, ImportBatch, Inspection
+from equipment.registry_export import enqueue_export
 from equipment.schemas import (
     AssessmentSchema,
     EquipmentPageSchema,
@@ -48,7 +50,6 @@ from equipment.schemas import (
 from equipment.wear import indicators
 
 blp = Blueprint("equipment_api", __name__, url_prefix="/api/v1", description="Registry")
-blp.before_request(authenticate_api_request)
 
 
 def _thresholds():
@@ -509,3 +510,18 @@ def list_imports():
 def get_import(batch_id: int):
     batch = get_visible_or_404(db.session, ImportBatch, batch_id, current_scope())
     return report_json(batch)
+
+
+# ---------------------------------------------------------------------------- export
+
+
+@blp.route("/equipment/exports", methods=["POST"])
+@blp.response(202, JobSchema, headers={"Location": {"description": "the job", "schema": {}}})
+def export_equipment():
+    """Export the registry's filter (the query of ``GET /equipment``, without paging) to .xlsx
+    as a background job: answers 202 with the job; poll ``GET /jobs/<id>`` until its
+    ``status`` is ``done``, then download ``file.url``. The job runs with the caller's scope
+    when it runs. The same request while its job is queued or running gives that job."""
+    registry.RegistryQuery.from_args(request.args)  # a bad filter: 422 naming it, now
+    job = enqueue_export(acting_user(), request.args, clock.today())
+    return job_document(job), 202, {"Location": api_url(job)}

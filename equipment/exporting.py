@@ -8,7 +8,7 @@ formula (= + - @) gets the quote-prefix format, so it shows and stays text and i
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import IO, Any
 
@@ -65,8 +65,10 @@ def write_cell(sheet: SheetWriter, row: int, col: int, value: Any) -> None:
             ws.write_string(row, col, text)
 
 
-def new_workbook() -> tuple[xlsxwriter.Workbook, IO[bytes]]:
-    out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - returned
+def new_workbook(out: IO[bytes] | None = None) -> tuple[xlsxwriter.Workbook, IO[bytes]]:
+    """A workbook writing into ``out`` (a job's result file) or a temporary file."""
+    if out is None:
+        out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - returned
     workbook = xlsxwriter.Workbook(
         out,
         {
@@ -89,8 +91,20 @@ def finish(workbook, out: IO[bytes]) -> IO[bytes]:
 # ---------------------------------------------------------------------------- registry export
 
 
-def export_registry(session, statement, as_of: date, labels) -> IO[bytes]:
-    """The equipment of ``statement`` (already filtered and scoped) with today's indicators."""
+PROGRESS_EVERY = 1000  # rows between two progress reports of a background export
+
+
+def export_registry(
+    session,
+    statement,
+    as_of: date,
+    labels,
+    out: IO[bytes] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> IO[bytes]:
+    """The equipment of ``statement`` (already filtered and scoped) with today's indicators,
+    into ``out`` or a temporary file; ``progress(rows written)`` every PROGRESS_EVERY rows
+    and once at the end (a background job reports and beats with it)."""
     from equipment.registry import curve_of
     from equipment.wear import indicators
 
@@ -115,7 +129,7 @@ def export_registry(session, statement, as_of: date, labels) -> IO[bytes]:
         (labels.get("flags"), 40),
         (labels.get("status"), 14),
     ]
-    workbook, out = new_workbook()
+    workbook, out = new_workbook(out)
     sheet = SheetWriter(
         workbook, labels.get("sheet"), [c[0] for c in columns], [c[1] for c in columns]
     )
@@ -149,7 +163,11 @@ def export_registry(session, statement, as_of: date, labels) -> IO[bytes]:
                 labels.status(item.status),
             )
         )
+        if progress is not None and (sheet.row - 1) % PROGRESS_EVERY == 0:
+            progress(sheet.row - 1)
     sheet.ws.autofilter(0, 0, max(sheet.row - 1, 1), len(columns) - 1)
+    if progress is not None:
+        progress(sheet.row - 1)  # every row is written
     return finish(workbook, out)
 
 

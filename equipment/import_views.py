@@ -15,7 +15,6 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import escape
 from sqlalchemy.exc import IntegrityError
@@ -44,6 +43,7 @@ from equipment.importing import (
     read_and_plan,
 )
 from equipment.models import ImportBatch
+from equipment.registry_export import ExportLabels, download_name, enqueue_export
 
 # Nested in the equipment blueprint (its login check applies): endpoints equipment.imports.*
 bp = Blueprint("imports", __name__)
@@ -345,56 +345,11 @@ TEMPLATE_HELP = {
 }
 
 
-class ExportLabels:
-    """Column titles and value labels of the registry export, in the user's language."""
-
-    TITLES = {
-        "inventory_no": _l("Inventory number"),
-        "name": _l("Name"),
-        "device_type": _l("Device type"),
-        "facility": _l("Facility"),
-        "organization": _l("Organization"),
-        "bin": _l("BIN"),
-        "model": _l("Model"),
-        "factory_no": _l("Factory number"),
-        "registration_no": _l("Registration number"),
-        "manufacture_year": _l("Manufacture year"),
-        "commissioned_on": _l("Commissioning date"),
-        "service_life_years": _l("Normative service life, years"),
-        # computed from the registry on the day of the export: titled so that the import
-        # knows them as computed and never reads them back as data (a wear assessment…)
-        "wear_pct": _l("Wear, % (computed)"),
-        "band": _l("Condition (computed)"),
-        "life_end": _l("Life ends (computed)"),
-        "next_inspection_due": _l("Next inspection (computed)"),
-        "critical_on": _l("Critical on (forecast)"),
-        "flags": _l("Flags (computed)"),
-        "status": _l("Status"),
-        "sheet": _l("Equipment"),
-    }
-
-    def get(self, key: str) -> str:
-        return str(self.TITLES[key])
-
-    @staticmethod
-    def flag(name: str) -> str:
-        return str(labels.FLAGS[name])
-
-    @staticmethod
-    def device_type(code) -> str:
-        return str(labels.DEVICE_TYPES[code])
-
-    @staticmethod
-    def band(code) -> str:
-        return str(labels.BANDS[code])
-
-    @staticmethod
-    def status(code) -> str:
-        return str(labels.EQUIPMENT_STATUSES[code])
-
-
 @bp.get("/equipment/export.xlsx")
 def equipment_export():
+    """The filter's rows as .xlsx: in this request up to EXPORT_SYNC_MAX_ROWS rows, else as a
+    background job whose page the user is sent to (a large export would outlast the web
+    worker's timeout)."""
     scope = current_scope()
     try:
         query = registry.RegistryQuery.from_args(request.args, for_people=True)
@@ -403,11 +358,14 @@ def equipment_export():
             flash(f"{labels.LIST_ARGS.get(field_name, field_name)}: {message}", "error")
         return redirect(url_for("equipment.equipment_list"))
     today = clock.today()
-    statement, _count = registry.build(query, scope, today, paged=False)
+    statement, count = registry.build(query, scope, today, paged=False)
+    if db.session.scalar(count) > current_app.config["EXPORT_SYNC_MAX_ROWS"]:
+        job = enqueue_export(current_user, request.args, today)
+        return redirect(url_for("jobs.job_page", job_id=job.id))
     out = export_registry(db.session, statement, today, ExportLabels())
     return send_file(
         out,
-        download_name=f"реестр-ТУ-{today:%Y-%m-%d}.xlsx",
+        download_name=download_name(today),
         as_attachment=True,
         mimetype=XLSX,
     )

@@ -24,7 +24,10 @@ from sqlalchemy import func, select
 from accounts import sessions
 from accounts.models import ApiToken, Organization, Role, User
 from core import clock
+from core.db import utcnow
 from core.extensions import db
+from core.jobs import queue
+from core.jobs.models import Job, JobStatus
 from equipment.catalog import EquipmentStatus
 from equipment.importing import ImportOptions, preview_batch
 from equipment.models import Equipment, Facility, ImportBatch
@@ -91,7 +94,25 @@ def _session_id(user: User) -> int:
     return row.id
 
 
-ARGS = ("item_id", "facility_id", "org_id", "batch_id", "token_id", "session_id", "user_id")
+def _job_id(user: User) -> int:
+    """A finished background job of the user, with its file (an export of theirs)."""
+    job = Job(kind="equipment.export", requested_by_id=user.id, status=JobStatus.DONE)
+    db.session.add(job)
+    db.session.flush()
+    path = queue.results_root() / str(job.id) / "1" / "export.xlsx"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(_xlsx([["Инвентарный номер"], [user.email]]))
+    job.result_path = str(path.relative_to(queue.results_root()))
+    job.result_name, job.result_size = "реестр.xlsx", path.stat().st_size
+    job.result_content_type, job.finished_at = "application/octet-stream", utcnow()
+    db.session.commit()
+    return job.id
+
+
+ARGS = (
+    *("item_id", "facility_id", "org_id", "batch_id", "token_id", "session_id", "user_id"),
+    "job_id",
+)
 
 
 def object_name(arg: str, key: str) -> str:
@@ -108,8 +129,9 @@ def targets(world, make) -> dict[str, Target]:
     batch_b = _batch(world.org_b, world.eng_b, "B-01", "B-FILE-1", "список-Бета.xlsx")
     token_a, token_b = _token_id(make, world.eng_a), _token_id(make, world.eng_b)
     session_a, session_b = _session_id(world.eng_a), _session_id(world.eng_b)
+    job_a, job_b = _job_id(world.eng_a), _job_id(world.eng_b)
 
-    def target(key, item, fac, org, batch, token_id, session_id, user):
+    def target(key, item, fac, org, batch, token_id, session_id, user, job_id):
         return Target(
             key=key,
             ids={
@@ -120,6 +142,7 @@ def targets(world, make) -> dict[str, Target]:
                 "token_id": token_id,
                 "session_id": session_id,
                 "user_id": user.id,
+                "job_id": job_id,
             },
             objects={arg: object_name(arg, key) for arg in ARGS},
             inventory_no=item.inventory_no,
@@ -133,13 +156,19 @@ def targets(world, make) -> dict[str, Target]:
 
     return {
         "A": target(
-            "A", world.item_a, world.fac_a, world.org_a, batch_a, token_a, session_a, world.eng_a
+            "A",
+            *(world.item_a, world.fac_a, world.org_a, batch_a, token_a, session_a, world.eng_a),
+            job_a,
         ),
         "A2": target(
-            "A2", world.item_a2, world.fac_a2, world.org_a, batch_a, token_a, session_a, world.eng_a
+            "A2",
+            *(world.item_a2, world.fac_a2, world.org_a, batch_a, token_a, session_a, world.eng_a),
+            job_a,
         ),
         "B": target(
-            "B", world.item_b, world.fac_b, world.org_b, batch_b, token_b, session_b, world.eng_b
+            "B",
+            *(world.item_b, world.fac_b, world.org_b, batch_b, token_b, session_b, world.eng_b),
+            job_b,
         ),
         "missing": Target(
             key="missing",
@@ -312,6 +341,11 @@ OBJECT_ROUTES = [
     Route("POST", "/imports/<int:batch_id>/mapping", _mapping_form, change=True),
     Route("POST", "/profile/tokens/<int:token_id>/revoke", change=True, registry=False),
     Route("POST", "/profile/sessions/<int:session_id>/end", change=True, registry=False),
+    # background jobs and their files: the asker's (and administrators'), nobody else's
+    Route("GET", "/jobs/<int:job_id>", registry=False),
+    Route("GET", "/jobs/<int:job_id>/file", registry=False),
+    Route("GET", "/api/v1/jobs/<int:job_id>", registry=False),
+    Route("GET", "/api/v1/jobs/<int:job_id>/file", registry=False),
     # API
     Route("GET", "/api/v1/facilities/<int:facility_id>"),
     Route("PATCH", "/api/v1/facilities/<int:facility_id>", _rename, change=True),
@@ -365,6 +399,8 @@ LIST_ROUTES = {
     ("GET", "/api/v1/organizations"),
     ("GET", "/api/v1/imports"),
     ("GET", "/api/v1/users"),
+    ("GET", "/jobs"),  # the user's own background jobs (tests/integration/test_jobs.py)
+    ("GET", "/api/v1/jobs"),
 }
 CREATE_ROUTES = {
     ("GET", "/equipment/new"),
@@ -375,6 +411,7 @@ CREATE_ROUTES = {
     ("POST", "/api/v1/equipment"),
     ("POST", "/api/v1/facilities"),
     ("POST", "/api/v1/imports"),
+    ("POST", "/api/v1/equipment/exports"),  # a job exporting the caller's scope
     ("POST", "/api/v1/users"),
     # admins only (ADMIN_ROUTES)
     ("GET", "/users/new"),
