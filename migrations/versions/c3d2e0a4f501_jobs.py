@@ -1,7 +1,7 @@
 """jobs: background work (large exports first) claimed by `flask worker`
 
 Revision ID: c3d2e0a4f501
-Revises: 7170f1fb0e63
+Revises: b2e1d9c3f401
 Create Date: 2026-12-03 18:05:59
 
 """
@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = "c3d2e0a4f501"
-down_revision = "7170f1fb0e63"
+down_revision = "b2e1d9c3f401"
 branch_labels = None
 depends_on = None
 
