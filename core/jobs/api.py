@@ -10,6 +10,7 @@ from flask.views import MethodView
 from marshmallow import Schema, fields
 
 from core.api_blueprint import Blueprint
+from core.db import as_utc
 from core.jobs import views
 from core.jobs.models import Job, JobStatus
 
@@ -46,6 +47,10 @@ class JobSchema(Schema):
     attempts = fields.Integer()
 
 
+def _aware(value):
+    return as_utc(value) if value is not None else None
+
+
 def job_document(job: Job) -> dict:
     ready = job.status == JobStatus.DONE and job.result_path
     return {
@@ -70,9 +75,10 @@ def job_document(job: Job) -> dict:
         else None,
         "url": api_url(job),
         "page": url_for("jobs.job_page", job_id=job.id),
-        "created_at": job.created_at,
-        "started_at": job.started_at,
-        "finished_at": job.finished_at,
+        # aware UTC on both databases (SQLite hands them back naive): RFC 3339 wants the offset
+        "created_at": _aware(job.created_at),
+        "started_at": _aware(job.started_at),
+        "finished_at": _aware(job.finished_at),
         "attempts": job.attempts,
     }
 
