@@ -5,9 +5,7 @@ The organizations' list and card are in accounts.organization_views."""
 
 from __future__ import annotations
 
-import functools
-
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -15,6 +13,7 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from accounts import services
+from accounts.auth import admins_only
 from accounts.forms import (
     ROLE_LABELS,
     NewUserForm,
@@ -23,8 +22,9 @@ from accounts.forms import (
     UserForm,
 )
 from accounts.models import Organization, Region, Role, User
-from core.access import valid_id
+from core.access import get_or_404, valid_id
 from core.extensions import db
+from core.form_fields import apply_errors
 from core.text import fold
 from core.validation import ValidationFailed
 
@@ -39,31 +39,11 @@ def _role_labels():
 
 def admin_page(view):
     """Log in first; then 404 for everyone but administrators, before anything is read."""
-
-    @functools.wraps(view)
-    @login_required
-    def wrapper(*args, **kwargs):
-        if current_user.role != Role.ADMIN:
-            abort(404)
-        return view(*args, **kwargs)
-
-    return wrapper
+    return login_required(admins_only(view))
 
 
 def _get_or_404(model, obj_id: int):
-    obj = db.session.get(model, obj_id) if valid_id(obj_id) else None
-    if obj is None:
-        abort(404)
-    return obj
-
-
-def _apply_errors(form, err: ValidationFailed) -> None:
-    for name, message in err.errors.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = [*field.errors, str(message)]
-        else:
-            flash(str(message), "error")
+    return get_or_404(db.session, model, obj_id)
 
 
 def _region_choices(blank: str) -> list[SelectChoice]:
@@ -132,7 +112,7 @@ def new_user():
                 db.session.commit()
             except ValidationFailed as err:
                 db.session.rollback()
-                _apply_errors(form, err)
+                apply_errors(form, err)
             else:
                 if form.password_mode.data == "generate":
                     return _show_password_once(user, password, created=True)
@@ -177,7 +157,7 @@ def edit_user(user_id: int):
             db.session.commit()
         except ValidationFailed as err:
             db.session.rollback()
-            _apply_errors(form, err)
+            apply_errors(form, err)
         else:
             if changed:
                 flash(_("The user %(email)s has been saved.", email=user.email), "success")
@@ -202,7 +182,7 @@ def reset_user_password(user_id: int):
             db.session.commit()
         except ValidationFailed as err:
             db.session.rollback()
-            _apply_errors(form, err)
+            apply_errors(form, err)
         else:
             if form.password_mode.data == "generate":
                 return _show_password_once(user, password, created=False)
@@ -273,7 +253,7 @@ def organization_form(org_id: int | None = None):
             db.session.commit()
         except ValidationFailed as err:
             db.session.rollback()
-            _apply_errors(form, err)
+            apply_errors(form, err)
         else:
             flash(message, "success")
             return redirect(url_for("accounts.organizations.card", org_id=org.id))

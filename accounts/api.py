@@ -11,10 +11,11 @@ from sqlalchemy import select
 from accounts import services
 from accounts.auth import (
     acting_user,
+    admins_only,
     current_scope,
     too_many_attempts,
 )
-from accounts.models import Organization, Region, Role, User
+from accounts.models import Organization, Region, User
 from accounts.schemas import (
     OrganizationSchema,
     RegionSchema,
@@ -24,7 +25,7 @@ from accounts.schemas import (
     UserUpdateSchema,
 )
 from accounts.services import authenticate, create_user, issue_token
-from core.access import get_visible_or_404, scoped, valid_id
+from core.access import get_or_404, get_visible_or_404, scoped
 from core.api_blueprint import Blueprint
 from core.extensions import db
 from core.validation import ValidationFailed
@@ -63,20 +64,6 @@ def regions():
     return db.session.execute(select(Region).order_by(Region.code)).scalars().all()
 
 
-def admins_only(view):
-    """404 for everyone but administrators, before anything else (the body is not even read:
-    a non-admin learns nothing from the answer, whatever they send)."""
-
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        user = acting_user()
-        if user is None or user.role != Role.ADMIN:
-            abort(404)
-        return view(*args, **kwargs)
-
-    return wrapper
-
-
 def found_before_the_body(lookup, arg: str):
     """Above @blp.arguments, which parses the body first: the object the URL names must
     exist (else 404) before anything about the body is answered."""
@@ -93,10 +80,7 @@ def found_before_the_body(lookup, arg: str):
 
 
 def _organization_or_404(org_id: int) -> Organization:
-    org = db.session.get(Organization, org_id) if valid_id(org_id) else None
-    if org is None:
-        abort(404)
-    return org
+    return get_or_404(db.session, Organization, org_id)
 
 
 @blp.route("/organizations")
@@ -198,7 +182,4 @@ class UserItem(MethodView):
 
 
 def _user_or_404(user_id: int) -> User:
-    user = db.session.get(User, user_id) if valid_id(user_id) else None
-    if user is None:
-        abort(404)
-    return user
+    return get_or_404(db.session, User, user_id)

@@ -12,7 +12,9 @@ request with ``Authorization: Bearer <token>`` instead.
 
 from __future__ import annotations
 
-from flask import abort, current_app, g, make_response, redirect, request, session, url_for
+import functools
+
+from flask import abort, current_app, g, make_response, request, session
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -20,7 +22,7 @@ from flask_login import current_user, login_user, logout_user
 from flask_login.signals import session_protected
 
 from accounts import sessions
-from accounts.models import User, UserSession
+from accounts.models import Role, User, UserSession
 from accounts.services import TokenExpired, user_for_token
 from core.access import NOTHING, Scope
 from core.errors import render_error
@@ -177,8 +179,16 @@ def current_scope() -> Scope:
     return user.scope
 
 
-def require_login():
-    """before_request of page blueprints that are closed to anonymous users."""
-    if not current_user.is_authenticated:
-        return redirect(url_for("accounts.login", next=request.full_path))
-    return None
+def admins_only(view):
+    """404 for everyone but administrators, before anything else (an API body is not even
+    read: a non-admin learns nothing from the answer, whatever they send). Pages put
+    ``login_required`` above it, so that an anonymous visitor is sent to the login first."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        user = acting_user()
+        if user is None or getattr(user, "role", None) != Role.ADMIN:
+            abort(404)
+        return view(*args, **kwargs)
+
+    return wrapper

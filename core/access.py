@@ -1,7 +1,9 @@
 """Who may see what: one Scope per user, one helper that applies it to any scoped model.
 
 A scoped model declares ``scope_clause(scope)`` (a SQL condition). Lists go through
-``scoped()`` and single objects through ``get_visible_or_404()``, so no view filters by hand.
+``scoped()`` and single objects through ``get_visible_or_404()``, so no view filters by hand
+(``get_or_404()`` is the administrators' unscoped lookup, ``get_owned_or_404()`` the one for
+rows that belong to a user).
 Objects outside the scope answer 404, never 403, so ids do not leak. So do ids no row can
 have (beyond the INTEGER id columns): they never reach the database, where PostgreSQL would
 refuse them with an error ("integer out of range") and SQLite overflow above 2**63. A change
@@ -64,15 +66,22 @@ def scoped(model, scope: Scope, stmt: Select | None = None) -> Select:
     return stmt.where(scope.clause(model))
 
 
-def get_visible_or_404(session, model, obj_id, scope: Scope):
+def _found_or_404(session, stmt: Select, model, obj_id):
     if not valid_id(obj_id):
         abort(404)
-    obj = session.execute(
-        select(model).where(model.id == obj_id, scope.clause(model))
-    ).scalar_one_or_none()
+    obj = session.execute(stmt.where(model.id == obj_id)).scalar_one_or_none()
     if obj is None:
         abort(404)
     return obj
+
+
+def get_visible_or_404(session, model, obj_id, scope: Scope):
+    return _found_or_404(session, scoped(model, scope), model, obj_id)
+
+
+def get_or_404(session, model, obj_id):
+    """For administrators' pages and API only (callers have checked the role): any row."""
+    return _found_or_404(session, select(model), model, obj_id)
 
 
 def owned(model, user_id: int, sees_all: bool, stmt: Select | None = None) -> Select:
@@ -84,11 +93,4 @@ def owned(model, user_id: int, sees_all: bool, stmt: Select | None = None) -> Se
 
 
 def get_owned_or_404(session, model, obj_id, user_id: int, sees_all: bool):
-    if not valid_id(obj_id):
-        abort(404)
-    obj = session.execute(
-        owned(model, user_id, sees_all).where(model.id == obj_id)
-    ).scalar_one_or_none()
-    if obj is None:
-        abort(404)
-    return obj
+    return _found_or_404(session, owned(model, user_id, sees_all), model, obj_id)

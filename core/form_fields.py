@@ -15,6 +15,7 @@ import math
 import re
 from datetime import date
 
+from flask import flash
 from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 from wtforms import Field, SelectField
@@ -302,3 +303,14 @@ class ChoiceField(SelectField):
 
 def _value_of(choice):
     return getattr(choice, "value", choice[0] if isinstance(choice, tuple) else choice)
+
+
+def apply_errors(form, error) -> None:
+    """A service's ValidationFailed shown on the form: each message under its field, or flashed
+    when the form has no such field (an error about the whole object)."""
+    for name, message in error.errors.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = [*field.errors, str(message)]
+        else:
+            flash(str(message), "error")
