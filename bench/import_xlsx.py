@@ -125,8 +125,9 @@ def phase(name: str, url: str, file: str, instance: str) -> dict:
         app = _app(url, instance)
         from accounts.models import Organization
         from core.extensions import db
-        from equipment.importing import ImportOptions, commit_batch, preview_batch
-        from equipment.models import ImportBatch
+        from equipment.imports.batches import commit_batch, preview_batch
+        from equipment.imports.models import ImportBatch
+        from equipment.imports.planner import ImportOptions
 
         with app.app_context():
             org = db.session.query(Organization).filter_by(bin=BIN).one()

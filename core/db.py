@@ -1,4 +1,5 @@
-"""Declarative base with a naming convention, so every migration names constraints the same way."""
+"""Declarative base with a naming convention, so every migration names constraints the same way;
+bulk inserts and updates; the conditional claim of a row's next state (``claim``)."""
 
 from __future__ import annotations
 
@@ -333,3 +334,31 @@ def bulk_update(session, model, rows: list[dict], chunk: int = 10_000) -> None:
     )
     for start in range(0, len(rows), chunk):
         session.execute(stmt, [{**r, "_id": r["id"]} for r in rows[start : start + chunk]])
+
+
+def claim(session, model, row_id, expected: dict, **new_values) -> bool:
+    """Move one row of ``model`` from the state ``expected`` ({column: value}) to
+    ``new_values``, only if it is still in that state; True when this transaction moved it.
+
+    One conditional ``UPDATE … WHERE id = :id AND <expected>``, so of two transactions that
+    decide about the same row at the same moment exactly one wins, on either database:
+    PostgreSQL makes the second UPDATE wait for the first one's row lock and then re-reads
+    the row, which no longer matches; SQLite has one writer at a time. The loser gets False
+    and must not go on (refuse, or answer that someone else decided first). Use it for every
+    one-way step of a row's life: an import batch previewed → committing, a plan's decision.
+
+    The session's loaded objects are not updated (``synchronize_session=False``): refresh the
+    object if its new state is read in the same session."""
+    from sqlalchemy import update
+
+    where = [
+        model.id == row_id,
+        *(getattr(model, name) == value for name, value in expected.items()),
+    ]
+    moved = session.execute(
+        update(model)
+        .where(*where)
+        .values(**new_values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return moved == 1

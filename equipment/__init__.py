@@ -1,12 +1,11 @@
 """Facilities, equipment, wear indicators, Excel import/export, registry pages and API.
 
-Plugs into the app with ``init_app``: the pages (nested: ``imports`` for the Excel import),
-the API, the CLI, its figures on the dashboard and the organization pages (core.hooks) and
-the navigation entries. The packages above read the registry through equipment.queries."""
+Plugs into the app with ``init_app``: the pages, the API, the CLI, the Excel import
+(equipment.imports: its pages nested as ``equipment.imports``, its API and command), its
+figures on the dashboard and the organization pages (core.hooks) and the navigation entries.
+The packages above read the registry through equipment.queries."""
 
 from __future__ import annotations
-
-from functools import cache
 
 from flask_babel import lazy_gettext as _l
 
@@ -16,22 +15,16 @@ def _may_import(user) -> bool:
     return bool(scope.organization_id or scope.everything)
 
 
-@cache
-def _pages(views, import_views):
-    """The page blueprints nested once per process (see accounts._pages)."""
-    views.bp.register_blueprint(import_views.bp)
-    return views.bp
-
-
 def init_app(app) -> None:
     from core import hooks
     from core.extensions import api as rest_api
     from core.extensions import csrf
-    from equipment import api, cli, import_views, organization_figures, registry_export, views
+    from equipment import api, cli, imports, organization_figures, registry_export, views
 
-    app.register_blueprint(_pages(views, import_views))
     rest_api.register_blueprint(api.blp)
     csrf.exempt(api.blp)
+    imports.init_app(app, views.bp, cli.equipment_cli)  # nests its pages: before views.bp
+    app.register_blueprint(views.bp)
     app.cli.add_command(cli.equipment_cli)
     app.cli.add_command(cli.seed_demo_command)
     organization_figures.init_app(app)

@@ -22,7 +22,8 @@ from equipment import labels, registry, services
 from equipment.catalog import EquipmentStatus
 from equipment.explain import explain
 from equipment.forms import AssessmentForm, EquipmentForm, FacilityForm, InspectionForm
-from equipment.models import ConditionAssessment, Equipment, Facility, ImportBatch, Inspection
+from equipment.imports.models import ImportBatch
+from equipment.models import ConditionAssessment, Equipment, Facility, Inspection
 from equipment.wear import indicators, thresholds_for
 
 bp = Blueprint("equipment", __name__, template_folder="templates")

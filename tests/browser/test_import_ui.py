@@ -17,7 +17,8 @@ from sqlalchemy import func, select
 
 from accounts.models import Role
 from core.extensions import db
-from equipment.models import Equipment, Facility, ImportBatch
+from equipment.imports.models import ImportBatch
+from equipment.models import Equipment, Facility
 from tests.browser.test_registry_ui import log_in
 
 pytestmark = pytest.mark.browser

@@ -16,8 +16,10 @@ from core import clock
 from core.audit import AuditEvent
 from core.extensions import db
 from equipment.catalog import DeviceType, EquipmentStatus, InspectionKind, InspectionResult
-from equipment.importing import ImportOptions, preview_batch
-from equipment.models import ConditionAssessment, Equipment, Facility, ImportBatch, Inspection
+from equipment.imports.batches import preview_batch
+from equipment.imports.models import ImportBatch
+from equipment.imports.planner import ImportOptions
+from equipment.models import ConditionAssessment, Equipment, Facility, Inspection
 from equipment.services import refresh_curves
 from equipment.wear import add_years
 

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from core.extensions import db
-from equipment.models import Equipment, Facility, ImportBatch
+from equipment.imports.models import ImportBatch
+from equipment.models import Equipment, Facility
 from tests.integration.test_import import (
     ENGLISH,
     SAMPLE_FACILITIES,

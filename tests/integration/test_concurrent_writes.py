@@ -15,9 +15,12 @@ from sqlalchemy import func, select
 
 from core.audit import AuditEvent
 from core.extensions import db
-from equipment import importing
-from equipment.importing import ImportRefused, commit_batch
-from equipment.models import Equipment, ImportBatch
+from equipment.imports import batches
+from equipment.imports.batches import commit_batch
+from equipment.imports.models import ImportBatch
+from equipment.imports.planner import ImportOptions
+from equipment.imports.refused import ImportRefused
+from equipment.models import Equipment
 from tests.conftest import login
 from tests.integration.test_import import STALE, make_token, preview, row, xlsx
 
@@ -51,7 +54,7 @@ def _commit_in_own_context(app, batch_id: int, barrier: threading.Barrier) -> st
                     db.session,
                     None,
                     batch,
-                    importing.ImportOptions(),
+                    ImportOptions(),
                     app.config["WEAR_THRESHOLDS"],
                 )
                 db.session.commit()
@@ -110,7 +113,7 @@ def assert_chained(field: str, first: str, last: dict[int, str]) -> None:
 def loaded(world):
     """Org A's facility A-01 with ITEMS items loaded by an import."""
     batch, _plan = preview(world.org_a, _list(_numbers(), ORIGINAL), actor=world.eng_a)
-    commit_batch(db.session, world.eng_a, batch, importing.ImportOptions(), {})
+    commit_batch(db.session, world.eng_a, batch, ImportOptions(), {})
     db.session.commit()
     return world
 
@@ -156,14 +159,14 @@ def slow_import(monkeypatch):
     """The import commit pauses inside its transaction, after its plan and before its writes,
     and says when: another writer starts exactly then."""
     planned = threading.Event()
-    original = importing.apply_plan
+    original = batches.apply_plan
 
     def apply_plan(*args, **kwargs):
         planned.set()
         time.sleep(0.6)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(importing, "apply_plan", apply_plan)
+    monkeypatch.setattr(batches, "apply_plan", apply_plan)
     return planned
 
 

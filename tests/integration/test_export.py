@@ -16,7 +16,8 @@ from sqlalchemy import select
 from core import clock
 from core.extensions import db
 from equipment.catalog import DeviceType, EquipmentStatus
-from equipment.importing import ImportOptions, preview_batch
+from equipment.imports.batches import preview_batch
+from equipment.imports.planner import ImportOptions
 from equipment.models import Equipment
 from equipment.registry import curve_of
 from equipment.wear import indicators

@@ -27,18 +27,14 @@ from sqlalchemy import func, select
 
 from core.audit import AuditEvent
 from core.extensions import db
-from equipment import importing
 from equipment.catalog import AssessmentMethod, DeviceType, EquipmentStatus, InspectionKind
 from equipment.excel.reader import FileRejected, Limits
-from equipment.importing import ImportOptions, ImportRefused, commit_batch, preview_batch
-from equipment.models import (
-    ColumnMapping,
-    ConditionAssessment,
-    Equipment,
-    Facility,
-    ImportBatch,
-    Inspection,
-)
+from equipment.imports import apply, batches
+from equipment.imports.batches import commit_batch, preview_batch
+from equipment.imports.models import ColumnMapping, ImportBatch
+from equipment.imports.planner import ImportOptions
+from equipment.imports.refused import ImportRefused
+from equipment.models import ConditionAssessment, Equipment, Facility, Inspection
 from equipment.services import refresh_curves
 from tests.conftest import need
 
@@ -490,8 +486,8 @@ def test_a_commit_failing_midway_leaves_nothing_behind(site, monkeypatch, make):
         seen["facilities"] = session.scalar(select(func.count()).select_from(Facility))
         raise RuntimeError("the database went away")
 
-    working = importing.refresh_curves
-    monkeypatch.setattr(importing, "refresh_curves", fail_after_the_writes)
+    working = apply.refresh_curves
+    monkeypatch.setattr(apply, "refresh_curves", fail_after_the_writes)
     with pytest.raises(RuntimeError):
         commit(batch, site.eng, create_facilities=True, decommission_missing=True)
     # the failure came after the inserts, the audit events and the new facility...
@@ -505,7 +501,7 @@ def test_a_commit_failing_midway_leaves_nothing_behind(site, monkeypatch, make):
     assert stored.status == "previewed" and stored.committed_at is None
 
     # the same batch can still be loaded once the failure is gone
-    monkeypatch.setattr(importing, "refresh_curves", working)
+    monkeypatch.setattr(apply, "refresh_curves", working)
     counts = commit(batch, site.eng, create_facilities=True, decommission_missing=True)
     assert counts["created"] == 250 and counts["decommissioned"] == 1
     assert count(Equipment) == 3 + 1 + 250
@@ -545,7 +541,7 @@ def test_an_edit_after_the_preview_refuses_the_commit(site, client, login_as):
 def test_the_commit_plans_from_the_previewed_parse_without_reading_the_file(site, monkeypatch):
     batch, plan = preview(site.org, sample(ONE_C), "1c.xlsx", site.eng)
     assert batch.parsed  # the file as the preview read it
-    monkeypatch.setattr(importing, "parse_asset_list", pytest.fail)  # never read again
+    monkeypatch.setattr(batches, "parse_asset_list", pytest.fail)  # never read again
     before = count(Equipment)
     counts = commit(batch, site.eng, commit_valid_only=True)  # the sample has invalid rows
     assert {k: counts[k] for k in plan.counts()} == plan.counts()
@@ -607,7 +603,7 @@ def test_two_previews_of_one_registry_only_the_first_commit_goes_through(site):
 def racing(monkeypatch):
     """Another commit lands between the check of the plan and the writes: just before the
     inserts, an item with the plan's first new inventory number appears."""
-    original = importing.apply_plan
+    original = batches.apply_plan
 
     def apply_plan(session, actor, organization, plan, *args, **kwargs):
         first = next(r for r in plan.rows if r.action == "create")
@@ -623,7 +619,7 @@ def racing(monkeypatch):
         session.flush()
         return original(session, actor, organization, plan, *args, **kwargs)
 
-    monkeypatch.setattr(importing, "apply_plan", apply_plan)
+    monkeypatch.setattr(batches, "apply_plan", apply_plan)
 
 
 def _race_page(site, client, login_as, runner, tmp_path):

@@ -17,7 +17,8 @@ from accounts.models import Role
 from core.db import bulk_insert
 from core.extensions import db
 from equipment.catalog import DeviceType, EquipmentStatus
-from equipment.importing import ImportOptions, commit_batch, preview_batch
+from equipment.imports.batches import commit_batch, preview_batch
+from equipment.imports.planner import ImportOptions
 from equipment.models import Equipment
 
 

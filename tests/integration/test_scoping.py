@@ -29,8 +29,10 @@ from core.extensions import db
 from core.jobs import queue
 from core.jobs.models import Job, JobStatus
 from equipment.catalog import EquipmentStatus
-from equipment.importing import ImportOptions, preview_batch
-from equipment.models import Equipment, Facility, ImportBatch
+from equipment.imports.batches import preview_batch
+from equipment.imports.models import ImportBatch
+from equipment.imports.planner import ImportOptions
+from equipment.models import Equipment, Facility
 from tests.conftest import login
 
 YESTERDAY = (clock.today() - timedelta(days=1)).isoformat()

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from accounts.models import Role, User
 from core.access import UNASSIGNED
 from core.extensions import db
-from equipment.models import Equipment, Facility, ImportBatch
+from equipment.imports.models import ImportBatch
+from equipment.models import Equipment, Facility
 
 SAMPLE = Path(__file__).parents[1] / "samples" / "asset_list_clean_ru.xlsx"
 WHY = "не привязана к организации"

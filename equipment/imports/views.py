@@ -1,6 +1,10 @@
-"""Pages for Excel: upload with preview, commit, history, failed rows, template, export."""
+"""The import pages: upload with preview, the columns mapped by hand, commit, history, the
+original file, the failed rows and the template. Nested in the equipment blueprint (its
+login check applies): endpoints equipment.imports.*"""
 
 from __future__ import annotations
+
+import io
 
 from flask import (
     Blueprint,
@@ -15,40 +19,49 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import escape
 from sqlalchemy.exc import IntegrityError
 
 from accounts.auth import current_scope
 from accounts.models import Organization
-from core import clock
 from core.access import get_visible_or_404, require_editor, scoped
 from core.extensions import db
 from core.template_helpers import fmt_number
-from core.validation import ValidationFailed
 from equipment import labels, registry
 from equipment.excel.headers import FIELD_LABELS, FIELDS
+from equipment.excel.parse import MissingColumns
 from equipment.excel.reader import FileRejected, Limits, read_upload
-from equipment.exporting import export_registry, import_template
-from equipment.importing import (
-    ImportOptions,
-    ImportRefused,
-    MissingColumns,
+from equipment.exporting import import_template
+from equipment.imports.batches import (
+    REGISTRY_CHANGED,
     commit_batch,
     default_facility_of,
-    failed_rows_workbook,
     limits_from_config,
     preview_batch,
     preview_unmapped_batch,
-    read_and_plan,
 )
-from equipment.models import ImportBatch
-from equipment.registry_export import ExportLabels, download_name, enqueue_export
+from equipment.imports.failed_rows import failed_rows_workbook
+from equipment.imports.models import ImportBatch, ImportStatus
+from equipment.imports.planner import ImportOptions, read_and_plan
+from equipment.imports.refused import ImportRefused
 
-# Nested in the equipment blueprint (its login check applies): endpoints equipment.imports.*
-bp = Blueprint("imports", __name__)
+bp = Blueprint("imports", __name__, template_folder="templates")
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+IMPORT_STATUSES = {
+    ImportStatus.PREVIEWED: _l("checked, not loaded"),
+    ImportStatus.COMMITTING: _l("loading"),
+    ImportStatus.COMMITTED: _l("loaded"),
+    ImportStatus.SUPERSEDED: _l("re-checked with another mapping"),
+}
+
+
+@bp.context_processor
+def _statuses():
+    return {"ImportStatus": ImportStatus, "import_status": lambda s: IMPORT_STATUSES.get(s, s)}
 
 
 def import_limits() -> Limits:
@@ -84,26 +97,42 @@ def _to_batch(batch_id: int, note: str | None = None):
     return response
 
 
-def _unmapped(org, data: bytes, filename: str, options: ImportOptions, err: MissingColumns):
-    """Keep a file whose required columns were not recognised, for the mapping form."""
-    db.session.rollback()
-    batch = preview_unmapped_batch(db.session, current_user, org, data, filename, options, err)
-    db.session.commit()
-    return batch
+def _refused(batch_id: int, message: str):
+    flash(message, "error")
+    return _to_batch(batch_id)
 
 
-@bp.get("/imports")
-def index():
+def _imports_page(organizations: list[Organization]) -> str:
     scope = current_scope()
     batches = db.session.execute(
         scoped(ImportBatch, scope).order_by(ImportBatch.created_at.desc()).limit(200)
     ).scalars()
     return render_template(
-        "equipment/imports.html",
+        "imports/index.html",
         batches=list(batches),
-        organizations=_upload_organizations(),
+        organizations=organizations,
         facilities=registry.facility_choices(db.session, scope),
     )
+
+
+def _unmapped(org, data: bytes, filename: str, options: ImportOptions, err: MissingColumns):
+    """Keep a file whose required columns were not recognised, for the mapping form (in the
+    caller's transaction, after what the failed preview did is rolled back)."""
+    db.session.rollback()
+    return preview_unmapped_batch(db.session, current_user, org, data, filename, options, err)
+
+
+def _missing_columns_note(missing: list[str]) -> str:
+    return _(
+        "Required columns were not recognised: %(names)s. Choose which columns of the file "
+        "hold them and check the file again; until then it cannot be loaded.",
+        names=", ".join(f"«{name}»" for name in missing),
+    )
+
+
+@bp.get("/imports")
+def index():
+    return _imports_page(_upload_organizations())
 
 
 @bp.post("/imports")
@@ -112,19 +141,10 @@ def upload():
     organizations = _upload_organizations()
     if not organizations:
         abort(403)
-    scope = current_scope()
 
     def again(message: str):
         flash(message, "error")
-        batches = db.session.execute(
-            scoped(ImportBatch, scope).order_by(ImportBatch.created_at.desc()).limit(200)
-        ).scalars()
-        return render_template(
-            "equipment/imports.html",
-            batches=list(batches),
-            organizations=organizations,
-            facilities=registry.facility_choices(db.session, scope),
-        ), 400
+        return _imports_page(organizations), 400
 
     upload = request.files.get("file")
     if upload is None or not upload.filename:
@@ -151,19 +171,12 @@ def upload():
         db.session.commit()
     except MissingColumns as err:
         batch = _unmapped(org, data, upload.filename, options, err)
+        db.session.commit()
         return _to_batch(batch.id, _missing_columns_note(err.missing))
     except FileRejected as err:
         db.session.rollback()
         return again(err.message)
-    return redirect(url_for("equipment.imports.import_batch", batch_id=batch.id))
-
-
-def _missing_columns_note(missing: list[str]) -> str:
-    return _(
-        "Required columns were not recognised: %(names)s. Choose which columns of the file "
-        "hold them and check the file again; until then it cannot be loaded.",
-        names=", ".join(f"«{name}»" for name in missing),
-    )
+    return _to_batch(batch.id)
 
 
 @bp.get("/imports/<int:batch_id>")
@@ -172,12 +185,13 @@ def import_batch(batch_id: int):
     report = batch.report or {}
     columns = list((report.get("mapping") or {}).keys()) + list(report.get("ignored_columns") or [])
     missing_columns = list(report.get("missing_columns") or [])
-    can_map = current_scope().can_edit_registry and batch.status == "previewed"
+    previewed = batch.status == ImportStatus.PREVIEWED
+    can_map = current_scope().can_edit_registry and previewed
     counts = batch.counts or {}
     valid = sum(counts.get(key, 0) for key in ("created", "updated", "unchanged"))
-    nothing_to_load = batch.status == "previewed" and not missing_columns and not valid
+    nothing_to_load = previewed and not missing_columns and not valid
     return render_template(
-        "equipment/import_batch.html",
+        "imports/batch.html",
         batch=batch,
         report=report,
         counts=counts,
@@ -210,12 +224,10 @@ def import_commit(batch_id: int):
         db.session.commit()
     except (ImportRefused, FileRejected) as err:
         db.session.rollback()
-        flash(err.message, "error")
-        return redirect(url_for("equipment.imports.import_batch", batch_id=batch_id))
+        return _refused(batch_id, err.message)
     except IntegrityError:  # another commit took an inventory number meanwhile
         db.session.rollback()
-        flash(_("The registry changed while the file was being loaded. Upload it again."), "error")
-        return redirect(url_for("equipment.imports.import_batch", batch_id=batch_id))
+        return _refused(batch_id, str(REGISTRY_CHANGED))
     flash(
         _(
             "Loaded: %(c)s created, %(u)s updated, %(n)s unchanged.",
@@ -225,7 +237,7 @@ def import_commit(batch_id: int):
         ),
         "success",
     )
-    return redirect(url_for("equipment.imports.import_batch", batch_id=batch_id))
+    return _to_batch(batch_id)
 
 
 @bp.post("/imports/<int:batch_id>/mapping")
@@ -233,7 +245,7 @@ def import_mapping(batch_id: int):
     """Preview the same file again with columns mapped by hand (remembered on commit)."""
     scope = current_scope()
     batch = get_visible_or_404(db.session, ImportBatch, batch_id, scope)
-    if not scope.can_edit_registry or batch.status != "previewed":
+    if not scope.can_edit_registry or batch.status != ImportStatus.PREVIEWED:
         abort(403)
     mapping = {}
     for key, value in request.form.items():
@@ -241,34 +253,19 @@ def import_mapping(batch_id: int):
             mapping[key[4:]] = value or None
     options = ImportOptions.from_dict(batch.options)
     options.mapping = mapping
+    org, data, filename = batch.organization, batch.content, batch.filename
     note = None
     try:
         new_batch, _plan = preview_batch(
-            db.session,
-            current_user,
-            batch.organization,
-            batch.content,
-            batch.filename,
-            options,
-            import_limits(),
+            db.session, current_user, org, data, filename, options, import_limits()
         )
     except MissingColumns as err:  # still not all required columns: keep the choices made
-        db.session.rollback()
-        new_batch = preview_unmapped_batch(
-            db.session,
-            current_user,
-            batch.organization,
-            batch.content,
-            batch.filename,
-            options,
-            err,
-        )
+        new_batch = _unmapped(org, data, filename, options, err)
         note = _missing_columns_note(err.missing)
     except FileRejected as err:
         db.session.rollback()
-        flash(err.message, "error")
-        return redirect(url_for("equipment.imports.import_batch", batch_id=batch_id))
-    batch.status = "superseded"
+        return _refused(batch_id, err.message)
+    batch.status = ImportStatus.SUPERSEDED
     db.session.commit()
     return _to_batch(new_batch.id, note)
 
@@ -276,8 +273,6 @@ def import_mapping(batch_id: int):
 @bp.get("/imports/<int:batch_id>/file")
 def import_file(batch_id: int):
     batch = get_visible_or_404(db.session, ImportBatch, batch_id, current_scope())
-    import io
-
     return send_file(
         io.BytesIO(batch.content),
         download_name=batch.filename,
@@ -290,23 +285,16 @@ def import_file(batch_id: int):
 def import_errors(batch_id: int):
     batch = get_visible_or_404(db.session, ImportBatch, batch_id, current_scope())
     options = ImportOptions.from_dict(batch.options)
+    content, filename, limits = batch.content, batch.filename, import_limits()
     try:
-        _, plan = read_and_plan(
-            db.session,
-            batch.organization_id,
-            batch.content,
-            batch.filename,
-            options,
-            import_limits(),
+        _parsed, plan = read_and_plan(
+            db.session, batch.organization_id, content, filename, options, limits
         )
-        out = failed_rows_workbook(
-            batch.content, batch.filename, plan, options.mapping, import_limits()
-        )
+        out = failed_rows_workbook(content, filename, plan, options.mapping, limits)
     except FileRejected as err:
-        flash(err.message, "error")
-        return redirect(url_for("equipment.imports.import_batch", batch_id=batch_id))
-    stem = batch.filename.rsplit(".", 1)[0]
-    return send_file(out, download_name=f"{stem}-ошибки.xlsx", as_attachment=True, mimetype=XLSX)
+        return _refused(batch_id, err.message)
+    name = _("%(stem)s-errors.xlsx", stem=filename.rsplit(".", 1)[0])
+    return send_file(out, download_name=name, as_attachment=True, mimetype=XLSX)
 
 
 @bp.get("/imports/template.xlsx")
@@ -343,29 +331,3 @@ TEMPLATE_HELP = {
     "status": "в эксплуатации, остановлено, законсервировано или выведено из эксплуатации; "
     "пусто — в эксплуатации.",
 }
-
-
-@bp.get("/equipment/export.xlsx")
-def equipment_export():
-    """The filter's rows as .xlsx: in this request up to EXPORT_SYNC_MAX_ROWS rows, else as a
-    background job whose page the user is sent to (a large export would outlast the web
-    worker's timeout)."""
-    scope = current_scope()
-    try:
-        query = registry.RegistryQuery.from_args(request.args, for_people=True)
-    except ValidationFailed as err:
-        for field_name, message in err.as_strings().items():
-            flash(f"{labels.LIST_ARGS.get(field_name, field_name)}: {message}", "error")
-        return redirect(url_for("equipment.equipment_list"))
-    today = clock.today()
-    statement, count = registry.build(query, scope, today, paged=False)
-    if db.session.scalar(count) > current_app.config["EXPORT_SYNC_MAX_ROWS"]:
-        job = enqueue_export(current_user, request.args, today)
-        return redirect(url_for("jobs.job_page", job_id=job.id))
-    out = export_registry(db.session, statement, today, ExportLabels())
-    return send_file(
-        out,
-        download_name=download_name(today),
-        as_attachment=True,
-        mimetype=XLSX,
-    )
