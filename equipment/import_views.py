@@ -21,15 +21,12 @@ from sqlalchemy.exc import IntegrityError
 
 from accounts.auth import current_scope
 from accounts.models import Organization
-from core import clock
 from core.access import get_visible_or_404, require_editor, scoped
 from core.extensions import db
 from core.template_helpers import fmt_number
-from core.validation import ValidationFailed
-from equipment import labels, registry
+from equipment import labels
 from equipment.excel.headers import FIELD_LABELS, FIELDS
 from equipment.excel.reader import FileRejected, Limits, read_upload
-from equipment.exporting import export_registry, import_template
 from equipment.importing import (
     ImportOptions,
     ImportRefused,
@@ -42,8 +39,9 @@ from equipment.importing import (
     preview_unmapped_batch,
     read_and_plan,
 )
+from equipment.imports.template import import_template
 from equipment.models import ImportBatch
-from equipment.registry_export import ExportLabels, download_name, enqueue_export
+from equipment.registry import query as registry
 
 # Nested in the equipment blueprint (its login check applies): endpoints equipment.imports.*
 bp = Blueprint("imports", __name__)
@@ -343,29 +341,3 @@ TEMPLATE_HELP = {
     "status": "в эксплуатации, остановлено, законсервировано или выведено из эксплуатации; "
     "пусто — в эксплуатации.",
 }
-
-
-@bp.get("/equipment/export.xlsx")
-def equipment_export():
-    """The filter's rows as .xlsx: in this request up to EXPORT_SYNC_MAX_ROWS rows, else as a
-    background job whose page the user is sent to (a large export would outlast the web
-    worker's timeout)."""
-    scope = current_scope()
-    try:
-        query = registry.RegistryQuery.from_args(request.args, for_people=True)
-    except ValidationFailed as err:
-        for field_name, message in err.as_strings().items():
-            flash(f"{labels.LIST_ARGS.get(field_name, field_name)}: {message}", "error")
-        return redirect(url_for("equipment.equipment_list"))
-    today = clock.today()
-    statement, count = registry.build(query, scope, today, paged=False)
-    if db.session.scalar(count) > current_app.config["EXPORT_SYNC_MAX_ROWS"]:
-        job = enqueue_export(current_user, request.args, today)
-        return redirect(url_for("jobs.job_page", job_id=job.id))
-    out = export_registry(db.session, statement, today, ExportLabels())
-    return send_file(
-        out,
-        download_name=download_name(today),
-        as_attachment=True,
-        mimetype=XLSX,
-    )

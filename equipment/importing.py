@@ -1267,9 +1267,9 @@ def failed_rows_workbook(
     1C export) or from the default facility, it is written into the row's empty facility cell,
     or into an added «ОПО» column when the file has none, so the fixed rows load where they
     were meant to."""
+    from core.xlsx import SheetWriter, finish, new_workbook
     from equipment.excel.headers import FIELD_LABELS, find_header
     from equipment.excel.reader import open_workbook
-    from equipment.exporting import SheetWriter, finish, new_workbook
 
     messages: dict[tuple[str, int], list[str]] = {}
     for err in plan.errors:

@@ -18,7 +18,7 @@ from core.extensions import db
 from equipment.catalog import DeviceType, EquipmentStatus
 from equipment.importing import ImportOptions, preview_batch
 from equipment.models import Equipment
-from equipment.registry import curve_of
+from equipment.registry.query import curve_of
 from equipment.wear import indicators
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
