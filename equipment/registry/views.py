@@ -3,6 +3,8 @@ equipment blueprint, whose login check and template labels apply)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import (
     Blueprint,
     current_app,
@@ -14,13 +16,16 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from markupsafe import Markup
 
 from accounts.auth import current_scope
 from core import clock
 from core.extensions import db
+from core.template_helpers import fmt_date, fmt_number
 from core.validation import ValidationFailed
 from core.xlsx import CONTENT_TYPE
 from equipment import labels
+from equipment.models import Equipment
 from equipment.registry.counts import any_equipment
 from equipment.registry.export import ExportLabels, download_name, enqueue_export, export_registry
 from equipment.registry.query import (
@@ -34,6 +39,51 @@ from equipment.registry.query import (
 from equipment.wear import indicators
 
 bp = Blueprint("registry", __name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ListRow:
+    """One line of the list with its computed cells already formatted: the template only
+    places them. A macro call per cell (the band, the flags) and a number format per row
+    were about half of the page's rendering time."""
+
+    item: Equipment
+    wear: str
+    band: Markup
+    life_end: str
+    next_inspection_due: str
+    critical_on: str
+    flags: Markup
+
+
+def list_rows(items, today) -> list[ListRow]:
+    """The page's rows. The band and the flags are rendered by the same macros as on the
+    card, once per distinct value (a handful per page) instead of once per row."""
+    macros = current_app.jinja_env.get_template("equipment/_macros.html").make_module(
+        {"labels": labels.for_templates()}
+    )
+    bands: dict = {}
+    flag_sets: dict = {}
+    rows = []
+    for item in items:
+        ind = indicators(curve_of(item), today)
+        if ind.band not in bands:
+            bands[ind.band] = macros.band(ind, short=True)
+        flags = (ind.critical, ind.life_expired, ind.must_plan, ind.warning, ind.inspection_overdue)
+        if flags not in flag_sets:
+            flag_sets[flags] = macros.flags(ind, short=True)
+        rows.append(
+            ListRow(
+                item=item,
+                wear=fmt_number(ind.wear_pct, 1, fixed=True),
+                band=bands[ind.band],
+                life_end=fmt_date(ind.life_end),
+                next_inspection_due=fmt_date(ind.next_inspection_due),
+                critical_on=fmt_date(ind.critical_forecast),
+                flags=flag_sets[flags],
+            )
+        )
+    return rows
 
 
 def _query_or_flash(**options) -> RegistryQuery | None:
@@ -56,7 +106,7 @@ def index():
     ) or RegistryQuery(per_page=page_size)
     today = clock.today()
     items, total = fetch_page(db.session, query, scope, today)
-    rows = [(item, indicators(curve_of(item), today)) for item in items]
+    rows = list_rows(items, today)
     facilities = facility_choices(db.session, scope)
     organizations = organization_choices(db.session, scope)
     return render_template(
