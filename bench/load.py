@@ -77,9 +77,9 @@ from bench.registry import analyze, percentile, prepare_postgres  # noqa: E402
 from core.access import scoped  # noqa: E402
 from core.extensions import db  # noqa: E402
 from core.factory import create_app  # noqa: E402
-from equipment import registry  # noqa: E402
 from equipment.demo import DEMO_PASSWORD, seed_demo  # noqa: E402
 from equipment.models import Equipment  # noqa: E402
+from equipment.registry.query import facility_choices  # noqa: E402
 
 OUT_DIR = ROOT / "bench" / "out"
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_load"
@@ -174,7 +174,7 @@ def bench_user(role: str, email: str, seed: int) -> BenchUser:
     card_ids = random.Random(f"{seed}-{email}").sample(
         sorted(visible), min(CARD_SAMPLE, len(visible))
     )
-    facility_ids = [f.id for f in registry.facility_choices(db.session, scope)]
+    facility_ids = [f.id for f in facility_choices(db.session, scope)]
     if not card_ids or not facility_ids:
         raise SystemExit(f"{email} sees no equipment: seed more items (--items)")
     return BenchUser(role, email, card_ids, facility_ids)

@@ -5,7 +5,7 @@ what the packages above them add: the registry's figures, later the plans' statu
 alerts' news. Like indico's template hooks, a shared page leaves named places, and each
 package fills them from its ``init_app``:
 
-    hooks.add_nav_entry(app, "equipment.equipment_list", _l("Equipment"), order=30)
+    hooks.add_nav_entry(app, "equipment.registry.index", _l("Equipment"), order=30)
     hooks.add_section(app, "dashboard", render_fleet_summary, order=10)
     hooks.add_column(app, "organizations", "items", _l("Items"), item_counts, order=20)
 

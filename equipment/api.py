@@ -16,10 +16,9 @@ from core import clock
 from core.access import get_visible_or_404, require_editor, scoped
 from core.api_blueprint import Blueprint
 from core.extensions import db
-from core.jobs.api import JobSchema, api_url, job_document
-from equipment import registry, services
+from equipment import services
 from equipment.models import ConditionAssessment, Equipment, Facility, Inspection
-from equipment.registry_export import enqueue_export
+from equipment.registry.query import RegistryQuery, curve_of, fetch_page
 from equipment.schemas import (
     AssessmentSchema,
     EquipmentPageSchema,
@@ -62,7 +61,7 @@ def _checked_before_the_body(model=None, arg: str | None = None):
 
 
 def _with_indicators(item: Equipment, today: date) -> Equipment:
-    item.indicators = asdict(indicators(registry.curve_of(item), today))
+    item.indicators = asdict(indicators(curve_of(item), today))
     return item
 
 
@@ -127,11 +126,11 @@ class EquipmentCollection(MethodView):
         suspended, conserved, decommissioned); empty values come last either way. page,
         per_page.
         """
-        query = registry.RegistryQuery.from_args(
+        query = RegistryQuery.from_args(
             request.args, current_app.config["MAX_PAGE_SIZE"], current_app.config["PAGE_SIZE"]
         )
         today = clock.today()
-        items, total = registry.fetch_page(db.session, query, current_scope(), today)
+        items, total = fetch_page(db.session, query, current_scope(), today)
         return {
             "items": [_with_indicators(i, today) for i in items],
             "total": total,
@@ -215,18 +214,3 @@ _child_collection(
     "/equipment/<int:item_id>/inspections",
     (Inspection.done_on.desc(), Inspection.id.desc()),
 )
-
-
-# ---------------------------------------------------------------------------- export
-
-
-@blp.route("/equipment/exports", methods=["POST"])
-@blp.response(202, JobSchema, headers={"Location": {"description": "the job", "schema": {}}})
-def export_equipment():
-    """Export the registry's filter (the query of ``GET /equipment``, without paging) to .xlsx
-    as a background job: answers 202 with the job; poll ``GET /jobs/<id>`` until its
-    ``status`` is ``done``, then download ``file.url``. The job runs with the caller's scope
-    when it runs. The same request while its job is queued or running gives that job."""
-    registry.RegistryQuery.from_args(request.args)  # a bad filter: 422 naming it, now
-    job = enqueue_export(acting_user(), request.args, clock.today())
-    return job_document(job), 202, {"Location": api_url(job)}

@@ -236,7 +236,7 @@ LIST_ARGS = {
 }
 
 
-# The equipment list's sort keys as its column titles (equipment.registry.SORT_KEYS)
+# The equipment list's sort keys as its column titles (equipment.registry.sorting.SORT_KEYS)
 SORT_KEYS = {
     "inventory_no": _l("Inv. No"),
     "name": _l("Name"),

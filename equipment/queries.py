@@ -20,7 +20,7 @@ from core.access import Scope
 from equipment.catalog import Band, EquipmentStatus, InspectionKind
 from equipment.indicators_sql import band_expr, flag_exprs, reached
 from equipment.models import ConditionAssessment, Equipment, Facility, Inspection
-from equipment.registry import curve_of
+from equipment.registry.query import curve_of
 from equipment.wear import Indicators, indicators
 
 # The reasons an item must be planned, in the order wear.indicators lists them; the first

@@ -1,5 +1,5 @@
-"""Registry pages: dashboard, facilities, equipment list, card and forms. Thin: parse, call a
-service, render."""
+"""Registry pages: dashboard, facilities, the card and forms (the equipment list: registry.views).
+Thin: parse, call a service, render."""
 
 from __future__ import annotations
 
@@ -18,12 +18,14 @@ from core.access import get_visible_or_404, require_editor, scoped, valid_id
 from core.audit import AuditEvent
 from core.extensions import db
 from core.validation import ValidationFailed
-from equipment import labels, registry, services
+from equipment import labels, services
 from equipment.catalog import EquipmentStatus
 from equipment.explain import explain
 from equipment.forms import AssessmentForm, EquipmentForm, FacilityForm, InspectionForm
 from equipment.imports.models import ImportBatch
 from equipment.models import ConditionAssessment, Equipment, Facility, Inspection
+from equipment.registry.counts import any_equipment, dashboard_counts
+from equipment.registry.query import curve_of, facility_choices
 from equipment.wear import indicators, thresholds_for
 
 bp = Blueprint("equipment", __name__, template_folder="templates")
@@ -75,9 +77,9 @@ def _apply_errors(form, error: ValidationFailed) -> None:
 def dashboard_section() -> str:
     """The fleet's condition on core's dashboard (added through core.hooks)."""
     scope = current_scope()
-    counts = registry.dashboard_counts(db.session, scope, clock.today())
-    empty = counts["total"] == 0 and not _any_equipment(scope)
-    has_facilities = bool(empty and registry.facility_choices(db.session, scope))
+    counts = dashboard_counts(db.session, scope, clock.today())
+    empty = counts["total"] == 0 and not any_equipment(db.session, scope)
+    has_facilities = bool(empty and facility_choices(db.session, scope))
     return render_template(
         "equipment/_dashboard.html",
         labels=labels.for_templates(),
@@ -159,54 +161,9 @@ def facility_form(facility_id: int | None = None):
             _apply_errors(form, err)
         else:
             flash(_("Facility saved."), "success")
-            return redirect(url_for("equipment.equipment_list", facility_id=saved.id))
+            return redirect(url_for("equipment.registry.index", facility_id=saved.id))
     status = 400 if request.method == "POST" else 200
     return render_template("equipment/facility_form.html", form=form, facility=facility), status
-
-
-# ---------------------------------------------------------------------------- equipment list
-
-
-@bp.get("/equipment")
-def equipment_list():
-    scope = current_scope()
-    try:
-        query = registry.RegistryQuery.from_args(
-            request.args,
-            current_app.config["MAX_PAGE_SIZE"],
-            current_app.config["PAGE_SIZE"],
-            for_people=True,
-        )
-    except ValidationFailed as err:
-        for field, message in err.as_strings().items():
-            flash(f"{labels.LIST_ARGS.get(field, field)}: {message}", "error")
-        query = registry.RegistryQuery(per_page=current_app.config["PAGE_SIZE"])
-    today = clock.today()
-    items, total = registry.fetch_page(db.session, query, scope, today)
-    rows = [(item, indicators(registry.curve_of(item), today)) for item in items]
-    facilities = registry.facility_choices(db.session, scope)
-    organizations = registry.organization_choices(db.session, scope)
-    return render_template(
-        "equipment/list.html",
-        rows=rows,
-        total=total,
-        query=query,
-        pages=max(1, -(-total // query.per_page)),
-        facilities=facilities,
-        organizations=organizations,
-        # who sees several operators (regulators, admins) needs to tell whose a row is
-        show_organization=len(organizations) > 1,
-        # an empty list without a filter: say there is no equipment yet, and how to add it
-        registry_empty=total == 0 and not query.has_filter() and not _any_equipment(scope),
-        has_facilities=bool(facilities),
-        can_edit=scope.can_edit_registry,
-    )
-
-
-def _any_equipment(scope) -> bool:
-    """Whether the user can see any item at all (decommissioned ones too)."""
-    stmt = select(Equipment.id).where(scope.clause(Equipment)).limit(1)
-    return db.session.execute(stmt).first() is not None
 
 
 # ---------------------------------------------------------------------------- card
@@ -217,7 +174,7 @@ def equipment_card(item_id: int):
     scope = current_scope()
     item = get_visible_or_404(db.session, Equipment, item_id, scope)
     today = clock.today()
-    ind = indicators(registry.curve_of(item), today)
+    ind = indicators(curve_of(item), today)
     thresholds = thresholds_for(item.device_type, _thresholds())
     inputs, latest, documented = services.card_facts(db.session, item)
     assessments = db.session.execute(
@@ -250,7 +207,7 @@ def equipment_card(item_id: int):
         batches=_visible_batches(events, scope),
         can_edit=scope.can_edit_registry,
         explanation=explain(inputs, ind, thresholds, latest, documented),
-        facility_codes={f.id: f.code for f in registry.facility_choices(db.session, scope)},
+        facility_codes={f.id: f.code for f in facility_choices(db.session, scope)},
     )
 
 
@@ -282,7 +239,7 @@ def equipment_form(item_id: int | None = None):
     form = EquipmentForm(obj=item)
     facilities = [
         f
-        for f in registry.facility_choices(db.session, scope)
+        for f in facility_choices(db.session, scope)
         if item is None or f.organization_id == item.organization_id
     ]
     if not facilities:  # equipment belongs to a facility: there is none to put it in yet

@@ -24,7 +24,7 @@ def failed_rows_workbook(
     1C export) or from the default facility, it is written into the row's empty facility cell,
     or into an added «ОПО» column when the file has none, so the fixed rows load where they
     were meant to."""
-    from equipment.exporting import SheetWriter, finish, new_workbook
+    from core.xlsx import SheetWriter, finish, new_workbook
 
     messages = _messages_by_row(plan)
     with_errors = list(dict.fromkeys(sheet for sheet, _row in messages))
@@ -69,7 +69,7 @@ def _copy_failed_rows(
 ) -> None:
     """One source sheet's header and invalid rows into the sheet ``title``, each row with its
     facility and its errors."""
-    from equipment.exporting import SheetWriter
+    from core.xlsx import SheetWriter
 
     columns = {name: col for col, name in header.columns.items()}
     facility_col = columns.get("facility_code", columns.get("facility_name"))

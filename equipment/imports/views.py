@@ -29,11 +29,11 @@ from accounts.models import Organization
 from core.access import get_visible_or_404, require_editor, scoped
 from core.extensions import db
 from core.template_helpers import fmt_number
-from equipment import labels, registry
+from core.xlsx import CONTENT_TYPE
+from equipment import labels
 from equipment.excel.headers import FIELD_LABELS, FIELDS
 from equipment.excel.parse import MissingColumns
 from equipment.excel.reader import FileRejected, Limits, read_upload
-from equipment.exporting import import_template
 from equipment.imports.batches import (
     REGISTRY_CHANGED,
     commit_batch,
@@ -46,10 +46,11 @@ from equipment.imports.failed_rows import failed_rows_workbook
 from equipment.imports.models import ImportBatch, ImportStatus
 from equipment.imports.planner import ImportOptions, read_and_plan
 from equipment.imports.refused import ImportRefused
+from equipment.imports.template import import_template
+from equipment.registry import query as registry
 
 bp = Blueprint("imports", __name__, template_folder="templates")
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 IMPORT_STATUSES = {
     ImportStatus.PREVIEWED: _l("checked, not loaded"),
@@ -294,14 +295,16 @@ def import_errors(batch_id: int):
     except FileRejected as err:
         return _refused(batch_id, err.message)
     name = _("%(stem)s-errors.xlsx", stem=filename.rsplit(".", 1)[0])
-    return send_file(out, download_name=name, as_attachment=True, mimetype=XLSX)
+    return send_file(out, download_name=name, as_attachment=True, mimetype=CONTENT_TYPE)
 
 
 @bp.get("/imports/template.xlsx")
 def import_template_file():
     names = [str(label) for label in labels.DEVICE_TYPES.values()]
     out = import_template(names, TEMPLATE_HELP)
-    return send_file(out, download_name="шаблон-реестра-ТУ.xlsx", as_attachment=True, mimetype=XLSX)
+    return send_file(
+        out, download_name="шаблон-реестра-ТУ.xlsx", as_attachment=True, mimetype=CONTENT_TYPE
+    )
 
 
 TEMPLATE_HELP = {

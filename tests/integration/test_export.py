@@ -19,7 +19,7 @@ from equipment.catalog import DeviceType, EquipmentStatus
 from equipment.imports.batches import preview_batch
 from equipment.imports.planner import ImportOptions
 from equipment.models import Equipment
-from equipment.registry import curve_of
+from equipment.registry.query import curve_of
 from equipment.wear import indicators
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

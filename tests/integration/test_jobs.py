@@ -22,8 +22,8 @@ from core.extensions import db
 from core.jobs import JobRefused, queue, register_kind
 from core.jobs.models import ErrorCode, Job, JobStatus
 from core.jobs.worker import run_queued
-from equipment import exporting
 from equipment.catalog import DeviceType
+from equipment.registry import export
 from tests.conftest import login
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -152,7 +152,7 @@ def test_progress_moves_as_the_rows_are_written(
     token = make.token(fleet.eng_a)
     login_as(fleet.eng_a)
     job_id = job_id_of(client.get("/equipment/export.xlsx"))
-    monkeypatch.setattr(exporting, "PROGRESS_EVERY", 1)
+    monkeypatch.setattr(export, "PROGRESS_EVERY", 1)
     monkeypatch.setattr(queue.JobContext, "REPORT_EVERY_SECONDS", 0)
     seen: list[tuple] = []
     real_progress = queue.JobContext.progress

@@ -10,7 +10,8 @@ from core.extensions import db
 from equipment import queries
 from equipment.catalog import AssessmentMethod, EquipmentStatus, InspectionKind, InspectionResult
 from equipment.models import ConditionAssessment, Equipment, Inspection
-from equipment.registry import curve_of, dashboard_counts
+from equipment.registry.counts import dashboard_counts
+from equipment.registry.query import curve_of
 from equipment.services import refresh_curves
 from equipment.wear import indicators
 

@@ -15,7 +15,8 @@ from equipment.catalog import Band, DeviceType, InspectionKind, InspectionResult
 from equipment.demo import seed_demo
 from equipment.indicators_sql import band_expr, flag_exprs, wear_expr
 from equipment.models import ConditionAssessment, Equipment, Facility
-from equipment.registry import curve_of, dashboard_counts
+from equipment.registry.counts import dashboard_counts
+from equipment.registry.query import curve_of
 from equipment.services import compute_curves
 from equipment.wear import indicators
 
@@ -360,7 +361,7 @@ def test_refused_expertise_makes_the_item_must_plan(client, world, login_as):
 def test_category_sorts_page_exactly_as_the_full_order(fleet, sort):
     """Paging by category counts gives the pages of the export's ORDER BY, for each scope."""
     from core.access import Scope
-    from equipment.registry import RegistryQuery, build, fetch_page
+    from equipment.registry.query import RegistryQuery, build, fetch_page
 
     today = clock.today()
     org_id, region_id = db.session.execute(
