@@ -2,9 +2,9 @@
 
 models (batches, remembered column mappings), matching (which facility a row names),
 planner (the dry run: what a list would change), apply (the plan written, set-based),
-batches (preview, commit, import at once, dry run, the report), failed_rows (the invalid rows
-as a workbook), template (the downloadable list to fill in), views (equipment.imports.*), api (/api/v1/imports…), cli (flask equipment
-import). The file is read by equipment.excel."""
+batches (preview, commit, import at once, dry run, the report), failed_rows (the invalid
+rows as a workbook), template (the downloadable list to fill in), views (equipment.imports.*),
+api (/api/v1/imports…), cli (flask equipment import). The file is read by excel/."""
 
 from __future__ import annotations
 
