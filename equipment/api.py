@@ -24,8 +24,8 @@ from core.api_blueprint import Blueprint
 from core.extensions import db
 from core.jobs.api import JobSchema, api_url, job_document
 from equipment import registry, services
-from equipment.excel.headers import FIELDS
-from equipment.excel.reader import FileRejected, read_upload
+from equipment.imports.excel.headers import FIELDS
+from equipment.imports.excel.reader import FileRejected, read_upload
 from equipment.importing import (
     ImportOptions,
     ImportRefused,

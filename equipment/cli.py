@@ -95,7 +95,7 @@ def import_command(
     from sqlalchemy.exc import IntegrityError
 
     from accounts.services import organization_by_bin
-    from equipment.excel.reader import FileRejected
+    from equipment.imports.excel.reader import FileRejected
     from equipment.importing import (
         ImportOptions,
         ImportRefused,

@@ -27,8 +27,8 @@ from core.extensions import db
 from core.template_helpers import fmt_number
 from core.validation import ValidationFailed
 from equipment import labels, registry
-from equipment.excel.headers import FIELD_LABELS, FIELDS
-from equipment.excel.reader import FileRejected, Limits, read_upload
+from equipment.imports.excel.headers import FIELD_LABELS, FIELDS
+from equipment.imports.excel.reader import FileRejected, Limits, read_upload
 from equipment.exporting import export_registry, import_template
 from equipment.importing import (
     ImportOptions,

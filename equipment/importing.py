@@ -37,10 +37,10 @@ from equipment.catalog import (
     InspectionResult,
     LifeSource,
 )
-from equipment.excel import snapshot
-from equipment.excel.parse import MissingColumns, ParseResult, parse_asset_list
-from equipment.excel.reader import FileRejected, Limits
-from equipment.excel.values import CellError
+from equipment.imports.excel import snapshot
+from equipment.imports.excel.parse import MissingColumns, ParseResult, parse_asset_list
+from equipment.imports.excel.reader import FileRejected, Limits
+from equipment.imports.excel.values import CellError
 from equipment.explain import UNDATED_IMPORT_NOTE
 from equipment.inventory import inventory_key
 from equipment.models import (
@@ -1267,8 +1267,8 @@ def failed_rows_workbook(
     1C export) or from the default facility, it is written into the row's empty facility cell,
     or into an added «ОПО» column when the file has none, so the fixed rows load where they
     were meant to."""
-    from equipment.excel.headers import FIELD_LABELS, find_header
-    from equipment.excel.reader import open_workbook
+    from equipment.imports.excel.headers import FIELD_LABELS, find_header
+    from equipment.imports.excel.reader import open_workbook
     from equipment.exporting import SheetWriter, finish, new_workbook
 
     messages: dict[tuple[str, int], list[str]] = {}

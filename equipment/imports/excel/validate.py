@@ -14,8 +14,8 @@ from functools import cache
 from typing import Any
 
 from core import clock
-from equipment.excel.headers import FIELD_LABELS, HeaderMatch
-from equipment.excel.values import (
+from equipment.imports.excel.headers import FIELD_LABELS, HeaderMatch
+from equipment.imports.excel.values import (
     PLACEHOLDERS,
     CellError,
     Parsed,
@@ -31,7 +31,7 @@ from equipment.excel.values import (
     parse_text,
     parse_year,
 )
-from equipment.excel.xmlscan import PERCENT
+from equipment.imports.excel.xmlscan import PERCENT
 from equipment.inventory import inventory_key
 
 MIN_MANUFACTURE_YEAR = 1900

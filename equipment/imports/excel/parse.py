@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from equipment.excel.headers import (
+from equipment.imports.excel.headers import (
     COMPUTED_REASON,
     FIELD_LABELS,
     REQUIRED_FIELDS,
@@ -33,15 +33,15 @@ from equipment.excel.headers import (
     is_column_numbers_row,
     match_title,
 )
-from equipment.excel.reader import (
+from equipment.imports.excel.reader import (
     FileRejected,
     Limits,
     NumberedRow,
     SheetRows,
     open_workbook,
 )
-from equipment.excel.validate import FileChecks, ParsedRow, RowError, RowValidator
-from equipment.excel.values import parse_date, parse_device_type
+from equipment.imports.excel.validate import FileChecks, ParsedRow, RowError, RowValidator
+from equipment.imports.excel.values import parse_date, parse_device_type
 
 _TOTALS = re.compile(r"(итого|всего|итог|total|grand total|subtotal|барлығы|жиыны)\b", re.I)
 _TOTALS_FIRST = frozenset("иИвВtTgGsSбБжЖ")
@@ -304,7 +304,7 @@ def _count(number: int) -> str:
 
 
 def _shown(row: Sequence[Any]) -> str:
-    from equipment.excel.values import display
+    from equipment.imports.excel.values import display
 
     text = " | ".join(dict.fromkeys(display(v) for v in row if v is not None))
     return text if len(text) <= 120 else text[:120] + "…"

@@ -39,10 +39,10 @@ from typing import Any
 
 import python_calamine
 
-from equipment.excel import xmlscan
-from equipment.excel.headers import header_score
-from equipment.excel.values import CellError
-from equipment.excel.xmlscan import SheetExtras
+from equipment.imports.excel import xmlscan
+from equipment.imports.excel.headers import header_score
+from equipment.imports.excel.values import CellError
+from equipment.imports.excel.xmlscan import SheetExtras
 
 Row = list[Any]
 NumberedRow = tuple[int, Row]

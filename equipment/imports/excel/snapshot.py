@@ -27,8 +27,8 @@ from typing import Any
 import orjson
 
 from equipment import catalog
-from equipment.excel.parse import ParseResult, SheetReport, SkippedRow
-from equipment.excel.validate import ParsedRow, RowError
+from equipment.imports.excel.parse import ParseResult, SheetReport, SkippedRow
+from equipment.imports.excel.validate import ParsedRow, RowError
 
 FORMAT = 2
 CHUNK = 5_000  # rows per line

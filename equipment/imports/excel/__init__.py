@@ -10,10 +10,10 @@ No database access and no app context; the only tie to the app is that the longe
 field may hold is read from the registry's model columns (``validate.text_limits``).
 """
 
-from equipment.excel.headers import FIELD_LABELS, FIELDS, HeaderMatch, find_header
-from equipment.excel.parse import ParseResult, parse_asset_list
-from equipment.excel.reader import FileRejected, Limits, SheetRows, open_sheet_rows
-from equipment.excel.validate import ParsedRow, RowError
+from equipment.imports.excel.headers import FIELD_LABELS, FIELDS, HeaderMatch, find_header
+from equipment.imports.excel.parse import ParseResult, parse_asset_list
+from equipment.imports.excel.reader import FileRejected, Limits, SheetRows, open_sheet_rows
+from equipment.imports.excel.validate import ParsedRow, RowError
 
 __all__ = [
     "FIELDS",

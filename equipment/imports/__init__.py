@@ -1,0 +1,1 @@
+"""The Excel import: reading asset lists, matching them to the registry, previews and commits."""
