@@ -24,8 +24,6 @@ from core.api_blueprint import Blueprint
 from core.extensions import db
 from core.jobs.api import JobSchema, api_url, job_document
 from equipment import registry, services
-from equipment.imports.excel.headers import FIELDS
-from equipment.imports.excel.reader import FileRejected, read_upload
 from equipment.importing import (
     ImportOptions,
     ImportRefused,
@@ -38,6 +36,7 @@ from equipment.importing import (
     preview_unmapped_batch,
     report_json,
 )
+from equipment.imports.excel import FIELDS, FileRejected, read_upload
 from equipment.models import ConditionAssessment, Equipment, Facility, ImportBatch, Inspection
 from equipment.registry_export import enqueue_export
 from equipment.schemas import (

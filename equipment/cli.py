@@ -95,7 +95,6 @@ def import_command(
     from sqlalchemy.exc import IntegrityError
 
     from accounts.services import organization_by_bin
-    from equipment.imports.excel.reader import FileRejected
     from equipment.importing import (
         ImportOptions,
         ImportRefused,
@@ -104,6 +103,7 @@ def import_command(
         limits_from_config,
         report_json,
     )
+    from equipment.imports.excel import FileRejected
 
     org = organization_by_bin(db.session, org_bin)
     if org is None:

@@ -197,7 +197,7 @@ TEMPLATE_FIELDS = (
 def import_template(device_type_names: Sequence[str], explanations: dict[str, str]) -> IO[bytes]:
     """An .xlsx with the recognised headers, a device-type drop-down, an example row and a
     sheet explaining each column (Russian)."""
-    from equipment.imports.excel.headers import FIELD_LABELS
+    from equipment.imports.excel import FIELD_LABELS
 
     workbook, out = new_workbook()
     sheet = SheetWriter(

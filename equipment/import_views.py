@@ -27,8 +27,6 @@ from core.extensions import db
 from core.template_helpers import fmt_number
 from core.validation import ValidationFailed
 from equipment import labels, registry
-from equipment.imports.excel.headers import FIELD_LABELS, FIELDS
-from equipment.imports.excel.reader import FileRejected, Limits, read_upload
 from equipment.exporting import export_registry, import_template
 from equipment.importing import (
     ImportOptions,
@@ -42,6 +40,7 @@ from equipment.importing import (
     preview_unmapped_batch,
     read_and_plan,
 )
+from equipment.imports.excel import FIELD_LABELS, FIELDS, FileRejected, Limits, read_upload
 from equipment.models import ImportBatch
 from equipment.registry_export import ExportLabels, download_name, enqueue_export
 

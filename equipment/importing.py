@@ -37,11 +37,17 @@ from equipment.catalog import (
     InspectionResult,
     LifeSource,
 )
-from equipment.imports.excel import snapshot
-from equipment.imports.excel.parse import MissingColumns, ParseResult, parse_asset_list
-from equipment.imports.excel.reader import FileRejected, Limits
-from equipment.imports.excel.values import CellError
 from equipment.explain import UNDATED_IMPORT_NOTE
+from equipment.imports.excel import (
+    CellError,
+    FileRejected,
+    Limits,
+    Message,
+    MissingColumns,
+    ParseResult,
+    parse_asset_list,
+    snapshot,
+)
 from equipment.inventory import inventory_key
 from equipment.models import (
     ColumnMapping,
@@ -737,7 +743,9 @@ def _error_dict(error) -> dict:
         "sheet": error.sheet,
         "column": error.column,
         "value": "" if error.value is None else str(error.value),
-        "message": error.message,
+        "message": str(error.message),  # in the language of the preview, for the page
+        # the msgid and its parameters: shown in the reader's language (report_json)
+        "message_id": error.message.to_json(),
     }
 
 
@@ -1267,9 +1275,8 @@ def failed_rows_workbook(
     1C export) or from the default facility, it is written into the row's empty facility cell,
     or into an added «ОПО» column when the file has none, so the fixed rows load where they
     were meant to."""
-    from equipment.imports.excel.headers import FIELD_LABELS, find_header
-    from equipment.imports.excel.reader import open_workbook
     from equipment.exporting import SheetWriter, finish, new_workbook
+    from equipment.imports.excel import FIELD_LABELS, find_header, open_workbook
 
     messages: dict[tuple[str, int], list[str]] = {}
     for err in plan.errors:
@@ -1356,7 +1363,11 @@ def report_json(batch: ImportBatch, counts: dict | None = None) -> dict:
         "ignored_columns": report.get("ignored_columns", []),
         "missing_columns": report.get("missing_columns", []),
         "mapping": report.get("mapping", {}),
-        "errors": report.get("errors", []),
+        "errors": [
+            {k: v for k, v in e.items() if k != "message_id"}
+            | ({"message": str(Message.from_json(e["message_id"]))} if "message_id" in e else {})
+            for e in report.get("errors", [])
+        ],
         "changes": report.get("changes", []),
         "missing_items": report.get("missing", []),
         "new_facility_plan": report.get("new_facility_plan", []),

@@ -29,8 +29,8 @@ from core.audit import AuditEvent
 from core.extensions import db
 from equipment import importing
 from equipment.catalog import AssessmentMethod, DeviceType, EquipmentStatus, InspectionKind
-from equipment.imports.excel.reader import FileRejected, Limits
 from equipment.importing import ImportOptions, ImportRefused, commit_batch, preview_batch
+from equipment.imports.excel import FileRejected, Limits
 from equipment.models import (
     ColumnMapping,
     ConditionAssessment,

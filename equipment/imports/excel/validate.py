@@ -1,4 +1,5 @@
-"""Row validation: cell parsers per field, required fields, cross-field and in-file checks.
+"""Step 5 of reading: validate each data row (cell parsers per field, required fields,
+cross-field and in-file checks), fill in its facility, and collect the sheet's rows.
 
 Hand-written on purpose: a plan of (column, field, parser) built once per file and a tight loop
 per row, so 100 000 rows × 14 columns take a fraction of a second.
@@ -8,21 +9,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core import clock
-from equipment.imports.excel.headers import FIELD_LABELS, HeaderMatch
+from equipment.imports.excel.fields import FIELD_LABELS
+from equipment.imports.excel.messages import N_, Message
+from equipment.imports.excel.result import ParsedRow, RowError
 from equipment.imports.excel.values import (
     PLACEHOLDERS,
+    WEAR_RANGE,
     CellError,
     Parsed,
     ambiguous_thousands,
     display,
     formula_error,
     is_blank,
+    not_number,
     number_and_unit,
     parse_date_ex,
     parse_device_type,
@@ -30,9 +34,14 @@ from equipment.imports.excel.values import (
     parse_status,
     parse_text,
     parse_year,
+    split_facility,
 )
 from equipment.imports.excel.xmlscan import PERCENT
 from equipment.inventory import inventory_key
+
+if TYPE_CHECKING:
+    from equipment.imports.excel.headers import HeaderMatch
+    from equipment.imports.excel.rows import DataRow
 
 MIN_MANUFACTURE_YEAR = 1900
 INT_MAX = 2_147_483_647  # the INTEGER columns of both databases (cycle counts)
@@ -73,24 +82,6 @@ def text_limits() -> dict[str, int]:
 def _grouped(number: int) -> str:
     """2147483647 → «2 147 483 647»."""
     return f"{number:,}".replace(",", " ")
-
-
-@dataclass(slots=True)
-class ParsedRow:
-    excel_row: int
-    values: dict[str, Any]
-    # date fields given as a bare year (or month and year) and read as its first day
-    approximate: frozenset[str] = frozenset()
-    sheet: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class RowError:
-    excel_row: int
-    column: str  # the column title as written in the file
-    value: str  # the cell as written
-    message: str  # in Russian: what is wrong and what is expected
-    sheet: str = ""
 
 
 # ---------------------------------------------------------------------------- units
@@ -141,15 +132,20 @@ def header_unit(title: str, units: dict[str, float]) -> float | None:
 
 
 def _with_unit(
-    value: Any, units: dict[str, float], factor: float, expect: str
-) -> tuple[float | None, str | None]:
+    value: Any, units: dict[str, float], factor: float, expected: Message
+) -> tuple[float | None, Message | None]:
     number, unit = number_and_unit(value)
     if number is None:
-        return None, f"не число: «{display(value)}»; ожидается {expect}"
+        return None, not_number(value, expected)
     if unit:
         key = unit_key(unit)
         if key not in units:
-            return None, f"неизвестная единица «{unit}» в «{display(value)}»; ожидается {expect}"
+            return None, N_(
+                "an unknown unit «%(unit)s» in «%(value)s»; expected %(expected)s",
+                unit=unit,
+                value=display(value),
+                expected=expected,
+            )
         factor = units[key]
     return round(number * factor, 9), None
 
@@ -158,71 +154,101 @@ def _with_unit(
 
 
 def _service_life(factor: float) -> Callable[[Any], Parsed]:
-    expect = "срок службы в годах от 0,5 до 100 (например, 20 или «18 мес.»)"
+    expect = N_("a service life in years from 0.5 to 100 (e.g. 20 or «18 months»)")
 
     def parse(value: Any) -> Parsed:
         years, error = _with_unit(value, LIFE_UNITS, factor, expect)
         if error is None and not MIN_LIFE_YEARS <= years <= 100:
-            return None, "срок службы должен быть от 0,5 до 100 лет"
+            return None, N_("the service life must be from 0.5 to 100 years")
         return (round(years, 6) if years is not None else None), error
 
     return parse
 
 
-_CYCLES_EXPECTED = f"ожидается целое число от 0 до {_grouped(INT_MAX)}"
+def _not_whole(value: Any, expected: Message) -> Message:
+    return N_(
+        "not a whole number: «%(value)s»; expected %(expected)s",
+        value=display(value),
+        expected=expected,
+    )
 
 
 def _cycles(factor: float) -> Callable[[Any], Parsed]:
-    expect = f"целое число циклов от 0 до {_grouped(INT_MAX)} (можно «10 тыс.», «2 млн»)"
+    expect = N_(
+        "a whole number of cycles from 0 to %(max)s («10 thousand», «2 million» will do)",
+        max=_grouped(INT_MAX),
+    )
 
     def parse(value: Any) -> Parsed:
         if ambiguous_thousands(value) and not number_and_unit(value)[1]:
             text = display(value)
-            return None, (
-                f"неоднозначное число «{text}»: запятая или точка перед тремя цифрами может "
-                "отделять и тысячи, и дробную часть; запишите без разделителя, например "
-                f"«{text.replace(',', '').replace('.', '')}» или «{re.split('[.,]', text)[0]}»"
+            return None, N_(
+                "an ambiguous number «%(value)s»: a comma or a dot before three digits may set "
+                "off both thousands and a fraction; write it without the separator, e.g. "
+                "«%(thousands)s» or «%(whole)s»",
+                value=text,
+                thousands=text.replace(",", "").replace(".", ""),
+                whole=re.split("[.,]", text)[0],
             )
         count, error = _with_unit(value, CYCLE_UNITS, factor, expect)
         if error is not None:
             return None, error
         if abs(count - round(count)) > 1e-6:
-            return None, f"не целое число: «{display(value)}»; ожидается {expect}"
+            return None, _not_whole(value, expect)
         count = int(round(count))
         if count < 0:
-            return None, f"число циклов не может быть отрицательным; {_CYCLES_EXPECTED}"
+            return None, N_(
+                "the number of cycles cannot be negative; expected a whole number from 0 to "
+                "%(max)s",
+                max=_grouped(INT_MAX),
+            )
         if count > INT_MAX:
-            return None, f"слишком большое число циклов: {_grouped(count)}; {_CYCLES_EXPECTED}"
+            return None, N_(
+                "too large a number of cycles: %(count)s; expected a whole number from 0 to "
+                "%(max)s",
+                count=_grouped(count),
+                max=_grouped(INT_MAX),
+            )
         return count, None
 
     return parse
 
 
 def _pressure(factor: float) -> Callable[[Any], Parsed]:
-    expect = "ожидается давление в МПа, например 1,4 (или с единицей: кгс/см², кПа, бар, атм)"
+    expect = N_("a pressure in MPa, e.g. 1.4 (or with a unit: kgf/cm², kPa, bar, atm)")
 
     def parse(value: Any) -> Parsed:
-        pressure, error = _with_unit(value, PRESSURE_UNITS, factor, expect[10:])
+        pressure, error = _with_unit(value, PRESSURE_UNITS, factor, expect)
         if error is not None:
-            return None, error.replace(f"; {expect[10:]}", f"; {expect}")
+            return None, error
         if not 0 <= pressure <= MAX_PRESSURE_MPA:
-            return None, f"давление должно быть от 0 до {MAX_PRESSURE_MPA} МПа"
+            return None, N_("the pressure must be from 0 to %(max)s MPa", max=MAX_PRESSURE_MPA)
         return round(pressure, 6), None
 
     return parse
 
 
+_TEMPERATURE_EXPECTED = N_("a temperature in °C, e.g. 115")
+
+
 def _temperature(value: Any) -> Parsed:
-    temperature, error = _with_unit(value, TEMPERATURE_UNITS, 1.0, "температура в °C, например 115")
+    temperature, error = _with_unit(value, TEMPERATURE_UNITS, 1.0, _TEMPERATURE_EXPECTED)
     if error is None and not MIN_TEMPERATURE_C <= temperature <= MAX_TEMPERATURE_C:
-        return None, f"температура должна быть от −{-MIN_TEMPERATURE_C} до {MAX_TEMPERATURE_C} °C"
+        return None, N_(
+            "the temperature must be from −%(min)s to %(max)s °C",
+            min=-MIN_TEMPERATURE_C,
+            max=MAX_TEMPERATURE_C,
+        )
     return temperature, error
 
 
-def _too_long(name: str, length: int, limit: int) -> str:
-    return (
-        f"слишком длинное значение в поле «{FIELD_LABELS[name]}» (длина {length}); "
-        f"ожидается не длиннее {limit} символов"
+def _too_long(name: str, length: int, limit: int) -> Message:
+    return N_(
+        "too long a value in the field «%(field)s» (length %(length)s); expected at most "
+        "%(limit)s characters",
+        field=FIELD_LABELS[name],
+        length=length,
+        limit=limit,
     )
 
 
@@ -230,16 +256,20 @@ def _manufacture_year(last: int) -> Callable[[Any], Parsed]:
     def parse(value: Any) -> Parsed:
         year, error = parse_year(value)
         if error is None and not MIN_MANUFACTURE_YEAR <= year <= last:
-            return None, f"год изготовления должен быть от {MIN_MANUFACTURE_YEAR} до {last}"
+            return None, N_(
+                "the year of manufacture must be from %(first)s to %(last)s",
+                first=MIN_MANUFACTURE_YEAR,
+                last=last,
+            )
         return year, error
 
     return parse
 
 
 _DATE_WHAT = {
-    "commissioned_on": "дата ввода в эксплуатацию",
-    "assessed_on": "дата оценки износа",
-    "last_inspection_on": "дата последнего освидетельствования",
+    "commissioned_on": N_("the commissioning date"),
+    "assessed_on": N_("the wear assessment date"),
+    "last_inspection_on": N_("the last examination date"),
 }
 
 
@@ -257,16 +287,24 @@ def _past_date(name: str, today: date) -> Callable[[Any], tuple]:
     def parse(value: Any) -> tuple:
         found, error, approximate = parse_date_ex(value, past=True)
         if error is None and found > latest:
-            return (
-                None,
-                f"{_DATE_WHAT[name]} в будущем: {found:%d.%m.%Y}; ожидается дата не позже "
-                + (
-                    f"сегодняшней ({today:%d.%m.%Y})"
-                    if latest == today
-                    else f"{latest:%d.%m.%Y} (не более {EXAM_AHEAD_DAYS} дней вперёд)"
-                ),
-                False,
-            )
+            if latest == today:
+                error = N_(
+                    "%(what)s is in the future: %(date)s; expected a date no later than today "
+                    "(%(today)s)",
+                    what=_DATE_WHAT[name],
+                    date=f"{found:%d.%m.%Y}",
+                    today=f"{today:%d.%m.%Y}",
+                )
+            else:
+                error = N_(
+                    "%(what)s is in the future: %(date)s; expected a date no later than "
+                    "%(latest)s (at most %(days)s days ahead)",
+                    what=_DATE_WHAT[name],
+                    date=f"{found:%d.%m.%Y}",
+                    latest=f"{latest:%d.%m.%Y}",
+                    days=EXAM_AHEAD_DAYS,
+                )
+            return None, error, False
         return found, error, approximate
 
     return parse
@@ -318,10 +356,18 @@ def field_parsers(
 
 
 MISSING_MESSAGES = {
-    "inventory_no": "не указан инвентарный номер; он обязателен и должен быть уникальным",
-    "name": "не указано наименование технического устройства; оно обязательно",
+    "inventory_no": N_("no inventory number; it is required and must be unique"),
+    "name": N_("no name of the technical device; it is required"),
 }
-_GROUP_HINT = " (если это название ОПО, а не устройство, начните строку с «ОПО:»)"
+
+
+def _with_group_hint(message: Message) -> Message:
+    return N_(
+        "%(message)s (if this is the name of a facility, not a device, start the row with «ОПО:»)",
+        message=message,
+    )
+
+
 _BLANK = object()  # cached marker of an empty or «н/д» cell
 _PLACEHOLDER_START = frozenset(p[0] for p in PLACEHOLDERS) | frozenset(
     p[0].upper() for p in PLACEHOLDERS
@@ -344,20 +390,24 @@ class FileChecks:
         self.errors: list[RowError] = []
         self.first_row_of: dict[str, int | tuple[str, int]] = {}
         self.first_sheet: str | None = None  # the sheet whose rows are stored as bare ints
-        self._notes: list[str] = []
         self.exams_ahead: list[int] = []  # rows whose last examination is after today
 
     def notes(self) -> list[str]:
-        notes = list(self._notes)
-        if self.exams_ahead:
-            rows = ", ".join(map(str, self.exams_ahead[:10]))
-            more = " и др." if len(self.exams_ahead) > 10 else ""
-            notes.append(
-                f"В {len(self.exams_ahead)} строк(ах) дата последнего освидетельствования позже "
-                f"сегодняшней ({self.today:%d.%m.%Y}) — принята как указана (строки {rows}"
-                f"{more}). Проверьте, что освидетельствование проведено."
+        if not self.exams_ahead:
+            return []
+        return [
+            str(
+                N_(
+                    "In %(count)s row(s) the last examination date is after today "
+                    "(%(today)s); taken as written (rows %(rows)s%(more)s). Check that the "
+                    "examination took place.",
+                    count=len(self.exams_ahead),
+                    today=f"{self.today:%d.%m.%Y}",
+                    rows=", ".join(map(str, self.exams_ahead[:10])),
+                    more=N_(" and others") if len(self.exams_ahead) > 10 else "",
+                )
             )
-        return notes
+        ]
 
 
 def _cell_parse(parse: Callable[[Any], Any], raw: Any) -> Any:
@@ -368,9 +418,32 @@ def _cell_parse(parse: Callable[[Any], Any], raw: Any) -> Any:
     return _BLANK if is_blank(raw) else parse(raw)
 
 
+def set_facility(values: dict[str, Any], group_code: str | None, group_name: str | None):
+    """Fill the facility of a row from its own cells or the group above; return its label."""
+    code = values.get("facility_code")
+    name = values.get("facility_name")
+    if code is None and name is not None:
+        # a column titled «ОПО» may hold «OPO-01» or «OPO-01 Котельная №1»
+        code, name = split_facility(name)
+        if code is not None:
+            values["facility_code"] = code
+            if name is None:
+                del values["facility_name"]
+            else:
+                values["facility_name"] = name
+    elif code is None:
+        code, name = group_code, group_name
+        if code is not None:
+            values["facility_code"] = code
+        if name is not None:
+            values["facility_name"] = name
+    return code or name
+
+
 class RowValidator:
-    """Validates the data rows of one sheet one by one and remembers what the file-level
-    checks need."""
+    """Validates the data rows of one sheet one by one, keeps the valid ones (``rows``) and
+    what the invalid ones held (``invalid_values``), and remembers what the file-level checks
+    need."""
 
     def __init__(
         self,
@@ -386,18 +459,8 @@ class RowValidator:
         if self.checks.first_sheet is None:
             self.checks.first_sheet = sheet
         self.first_sheet = self.checks.first_sheet == sheet
-        today = self.checks.today
         self.titles = {name: header.titles.get(col, "") for col, name in header.columns.items()}
-        parsers = field_parsers(today, self.titles)
-        limits = text_limits()
-        # (column, field, kind, parser, cache lookup, cache, longest text): what the parsers
-        # return is cached per column by cell value
-        self.plan = []
-        for col, name in sorted(header.columns.items()):
-            results: dict[str, Any] = {}
-            kind, parse = parsers[name]
-            limit = limits.get(name, NOTES_MAX_LENGTH)
-            self.plan.append((col, name, kind, parse, results.get, results, limit))
+        self.plan = _plan(header, self.checks.today, self.titles)
         self.columns = {name: col for col, name in header.columns.items()}
         self.errors = self.checks.errors
         # number formats read from the file (.xlsx): percent cells of the wear column, zero
@@ -413,78 +476,30 @@ class RowValidator:
         self._bare_wear_fractional = False
         self._percent_formatted = 0
         self.last_values: dict[str, Any] = {}  # what the last row held, valid or not
+        self.rows: list[ParsedRow] = []
+        self.invalid_values: dict[tuple[str, int], dict[str, Any]] = {}
+        self.approximate_rows = 0
+
+    def take(self, row: DataRow) -> str | None:
+        """Validate a data row of the walker and fill in its facility; return the facility's
+        label (code, or name without a code)."""
+        excel_row, cells, group_code, group_name = row
+        parsed = self.check(excel_row, cells)
+        values = self.last_values
+        label = set_facility(values, group_code, group_name)
+        if parsed is None:
+            self.invalid_values[(self.sheet, excel_row)] = values
+        else:
+            if parsed.approximate:
+                self.approximate_rows += 1
+            self.rows.append(parsed)
+        return label
 
     def check(self, excel_row: int, row: list[Any]) -> ParsedRow | None:
         """The parsed row, or None after recording its errors in ``errors``."""
         values: dict[str, Any] = {}
         self.last_values = values
-        approximate: list[str] | None = None
-        failed: list[tuple[str, Any, str]] | None = None
-        width = len(row)
-        for col, name, kind, parse, cached, results, limit in self.plan:
-            raw = row[col] if col < width else None
-            if raw is None:
-                continue
-            if kind is PLAIN or kind is CODE:
-                if raw.__class__ is str:
-                    text = " ".join(raw.split())
-                    if not text or (text[0] in _PLACEHOLDER_START and text.lower() in PLACEHOLDERS):
-                        continue
-                    if text[0] == "#" and (error := formula_error(text)):
-                        failed = failed or []
-                        failed.append((name, raw, error))
-                        continue
-                    if kind is CODE and text[-1] == "0" and _WHOLE_WITH_ZEROS.match(text):
-                        text = text.split(".")[0]  # «1001.0»: a number that became text
-                elif raw.__class__ is CellError:
-                    failed = failed or []
-                    failed.append((name, raw, formula_error(raw)))
-                    continue
-                else:
-                    text = display(raw)
-                    if kind is CODE and self.zero_masks and excel_row in self.zero_masks:
-                        text = text.zfill(len(self.zero_masks[excel_row]))
-                if len(text) <= limit:
-                    values[name] = text
-                else:
-                    failed = failed or []
-                    failed.append((name, raw, _too_long(name, len(text), limit)))
-                continue
-            if raw.__class__ is bool:  # True == 1.0 as a dict key: keep it out of the cache
-                result = parse(raw)
-            else:
-                result = cached(raw)
-                if result is None:
-                    result = results[raw] = _cell_parse(parse, raw)
-                if result is _BLANK:
-                    continue
-
-            if result[1] is not None:
-                failed = failed or []
-                failed.append((name, raw, result[1]))
-                continue
-            value = values[name] = result[0]
-            if kind is DATE:
-                if result[2]:
-                    approximate = approximate or []
-                    approximate.append(name)
-            elif kind is WEAR and not (raw.__class__ is str and "%" in raw):
-                if self.percent_rows and excel_row in self.percent_rows:
-                    wear = round(value * 100, 6)  # 0.45 shown as 45 %
-                    if wear > 100:
-                        failed = failed or []
-                        failed.append((name, raw, "износ должен быть от 0 до 100 %"))
-                        del values[name]
-                    else:
-                        values[name] = wear
-                        self._percent_formatted += 1
-                elif value > 1:
-                    self._bare_wear_above_one = True
-                else:
-                    if not value.is_integer():
-                        self._bare_wear_fractional = True
-                    self._bare_wear.append(values)
-
+        failed, approximate = self._read_cells(excel_row, row, values)
         failed = self._check_row(excel_row, row, values, failed)
         if failed:
             sheet = self.sheet
@@ -500,6 +515,93 @@ class RowValidator:
             self.sheet,
         )
 
+    def _read_cells(
+        self, excel_row: int, row: list[Any], values: dict[str, Any]
+    ) -> tuple[list | None, list[str] | None]:
+        """Parse each cell of the plan into ``values``: (the cells that failed as (field,
+        cell, message), the date fields read as approximate)."""
+        approximate: list[str] | None = None
+        failed: list[tuple[str, Any, Message]] | None = None
+        width = len(row)
+        for col, name, kind, parse, cached, results, limit in self.plan:
+            raw = row[col] if col < width else None
+            if raw is None:
+                continue
+            if kind is PLAIN or kind is CODE:
+                text = self._text(excel_row, kind, raw)
+                if text is None:
+                    continue
+                if text.__class__ is Message:
+                    failed = failed or []
+                    failed.append((name, raw, text))
+                elif len(text) <= limit:
+                    values[name] = text
+                else:
+                    failed = failed or []
+                    failed.append((name, raw, _too_long(name, len(text), limit)))
+                continue
+            if raw.__class__ is bool:  # True == 1.0 as a dict key: keep it out of the cache
+                result = parse(raw)
+            else:
+                result = cached(raw)
+                if result is None:
+                    result = results[raw] = _cell_parse(parse, raw)
+                if result is _BLANK:
+                    continue
+            if result[1] is not None:
+                failed = failed or []
+                failed.append((name, raw, result[1]))
+                continue
+            values[name] = result[0]
+            if kind is DATE:
+                if result[2]:
+                    approximate = approximate or []
+                    approximate.append(name)
+            elif kind is WEAR and not (raw.__class__ is str and "%" in raw):
+                error = self._wear(excel_row, values)
+                if error is not None:
+                    failed = failed or []
+                    failed.append((name, raw, error))
+        return failed, approximate
+
+    def _text(self, excel_row: int, kind: str, raw: Any) -> str | Message | None:
+        """A text cell trimmed; None when it says nothing («—», «н/д»), a Message for an
+        Excel error."""
+        if raw.__class__ is str:
+            text = " ".join(raw.split())
+            if not text or (text[0] in _PLACEHOLDER_START and text.lower() in PLACEHOLDERS):
+                return None
+            if text[0] == "#" and (error := formula_error(text)):
+                return error
+            if kind is CODE and text[-1] == "0" and _WHOLE_WITH_ZEROS.match(text):
+                text = text.split(".")[0]  # «1001.0»: a number that became text
+            return text
+        if raw.__class__ is CellError:
+            return formula_error(raw)
+        text = display(raw)
+        if kind is CODE and self.zero_masks and excel_row in self.zero_masks:
+            text = text.zfill(len(self.zero_masks[excel_row]))
+        return text
+
+    def _wear(self, excel_row: int, values: dict[str, Any]) -> Message | None:
+        """A wear number without «%»: a fraction in a percent-formatted cell is turned into
+        percent; plain numbers are remembered for the column-wide reading (``finish``)."""
+        value = values["wear_pct"]
+        if self.percent_rows and excel_row in self.percent_rows:
+            wear = round(value * 100, 6)  # 0.45 shown as 45 %
+            if wear > 100:
+                del values["wear_pct"]
+                return WEAR_RANGE
+            values["wear_pct"] = wear
+            self._percent_formatted += 1
+        elif value > 1:
+            self._bare_wear_above_one = True
+        else:
+            if not value.is_integer():
+                self._bare_wear_fractional = True
+            self._bare_wear.append(values)
+        return None
+
     def _check_row(
         self, excel_row: int, row: list[Any], values: dict[str, Any], failed: list | None
     ) -> list | None:
@@ -511,7 +613,7 @@ class RowValidator:
             for name, message in MISSING_MESSAGES.items():
                 if name not in values and name not in bad:
                     lone = len(values) == 1
-                    failed.append((name, None, message + (_GROUP_HINT if lone else "")))
+                    failed.append((name, None, _with_group_hint(message) if lone else message))
         commissioned = values.get("commissioned_on")
         year = values.get("manufacture_year")
         if commissioned is not None and year is not None and commissioned.year < year:
@@ -520,8 +622,12 @@ class RowValidator:
                 (
                     "commissioned_on",
                     row[self.columns["commissioned_on"]],
-                    f"ввод в эксплуатацию ({commissioned:%d.%m.%Y}) раньше года изготовления "
-                    f"({year}); ожидается дата не раньше {year} года",
+                    N_(
+                        "commissioning (%(date)s) before the year of manufacture (%(year)s); "
+                        "expected a date no earlier than %(year)s",
+                        date=f"{commissioned:%d.%m.%Y}",
+                        year=year,
+                    ),
                 )
             )
         last, following = values.get("last_inspection_on"), values.get("next_inspection_on")
@@ -533,47 +639,89 @@ class RowValidator:
                 (
                     "next_inspection_on",
                     row[self.columns["next_inspection_on"]],
-                    f"следующее освидетельствование ({following:%d.%m.%Y}) не позже последнего "
-                    f"({last:%d.%m.%Y}); ожидается дата после последнего освидетельствования",
+                    N_(
+                        "the next examination (%(next)s) is not after the last one (%(last)s); "
+                        "expected a date after the last examination",
+                        next=f"{following:%d.%m.%Y}",
+                        last=f"{last:%d.%m.%Y}",
+                    ),
                 )
             )
         if number is not None:
-            key = inventory_key(number)
-            # the Excel row alone on the first sheet read (the common case), else (sheet, row)
-            here = excel_row if self.first_sheet else (self.sheet, excel_row)
-            first = self.checks.first_row_of.setdefault(key, here)
-            if first != here:
+            duplicate = self._duplicate(excel_row, number)
+            if duplicate is not None:
                 failed = failed or []
-                sheet, row = (self.checks.first_sheet, first) if first.__class__ is int else first
-                where = f"строку {row}" if sheet == self.sheet else f"лист «{sheet}», строку {row}"
-                failed.append(
-                    ("inventory_no", number, f"инвентарный номер повторяется (см. {where})")
-                )
+                failed.append(("inventory_no", number, duplicate))
         return failed
+
+    def _duplicate(self, excel_row: int, number: str) -> Message | None:
+        """Where the inventory number was seen first in the file, if not in this row."""
+        # the Excel row alone on the first sheet read (the common case), else (sheet, row)
+        here = excel_row if self.first_sheet else (self.sheet, excel_row)
+        first = self.checks.first_row_of.setdefault(inventory_key(number), here)
+        if first == here:
+            return None
+        sheet, row = (self.checks.first_sheet, first) if first.__class__ is int else first
+        if sheet == self.sheet:
+            return N_("the inventory number repeats (see row %(row)s)", row=row)
+        return N_(
+            "the inventory number repeats (see the sheet «%(sheet)s», row %(row)s)",
+            sheet=sheet,
+            row=row,
+        )
 
     def finish(self) -> list[str]:
         """File-level corrections after the last row; returns notes for the user."""
-        notes: list[str] = []
+        notes = [str(note) for note in self._wear_notes()]
+        if self.approximate_rows:
+            if self.sheet:
+                note = N_(
+                    "In %(count)s row(s) of the sheet «%(sheet)s» only a year (or a month and a "
+                    "year) is given instead of a date; the first day is taken.",
+                    count=self.approximate_rows,
+                    sheet=self.sheet,
+                )
+            else:
+                note = N_(
+                    "In %(count)s row(s) only a year (or a month and a year) is given instead "
+                    "of a date; the first day is taken.",
+                    count=self.approximate_rows,
+                )
+            notes.append(str(note))
+        return notes
+
+    def _wear_notes(self) -> list[Message]:
+        notes: list[Message] = []
         title = self.titles.get("wear_pct", "")
         if self._percent_formatted:
             notes.append(
-                f"Износ в столбце «{title}» записан долями единицы в процентном формате "
-                f"(0,45 = 45 %) — {self._percent_formatted} знач. пересчитаны в проценты."
+                N_(
+                    "Wear in the column «%(column)s» is written as fractions of one in percent "
+                    "format (0.45 = 45 %%); %(count)s values are converted to percent.",
+                    column=title,
+                    count=self._percent_formatted,
+                )
             )
         if not (self._bare_wear and self._bare_wear_fractional):
             return notes
         if self._bare_wear_above_one:
             notes.append(
-                f"В столбце «{title}» есть значения меньше 1 % рядом с обычными процентами "
-                "(например, 0,45 и 45). Если это доли единицы, укажите их в процентах."
+                N_(
+                    "The column «%(column)s» has values below 1 %% beside ordinary percents "
+                    "(e.g. 0.45 and 45). If these are fractions of one, give them in percent.",
+                    column=title,
+                )
             )
             return notes
         if self.styled:
             # .xlsx tells the format of each cell: these are plain numbers, not percents
             notes.append(
-                f"В столбце «{title}» числа износа без «%» не больше 1 (например, 0,45) — они "
-                "приняты как проценты. Если это доли единицы, задайте ячейкам процентный формат "
-                "или укажите проценты."
+                N_(
+                    "In the column «%(column)s» wear numbers without «%%» are at most 1 (e.g. "
+                    "0.45); they are taken as percents. If these are fractions of one, give the "
+                    "cells a percent format or write the percents.",
+                    column=title,
+                )
             )
             return notes
         # .xls and .ods: no number formats are read, so «0.45 shown as 45 %» is recognised
@@ -581,7 +729,25 @@ class RowValidator:
         for values in self._bare_wear:
             values["wear_pct"] = round(values["wear_pct"] * 100, 6)
         notes.append(
-            f"Износ в столбце «{title}» записан долями единицы (0,45 = 45 %) — значения "
-            "пересчитаны в проценты."
+            N_(
+                "Wear in the column «%(column)s» is written as fractions of one (0.45 = 45 %%); "
+                "the values are converted to percent.",
+                column=title,
+            )
         )
         return notes
+
+
+def _plan(header: HeaderMatch, today: date, titles: dict[str, str]) -> list[tuple]:
+    """(column, field, kind, parser, cache lookup, cache, longest text) per mapped column:
+    what the parsers return is cached per column by cell value."""
+    parsers = field_parsers(today, titles)
+    limits = text_limits()
+    plan = []
+    for col, name in sorted(header.columns.items()):
+        results: dict[str, Any] = {}
+        kind, parse = parsers[name]
+        plan.append(
+            (col, name, kind, parse, results.get, results, limits.get(name, NOTES_MAX_LENGTH))
+        )
+    return plan
