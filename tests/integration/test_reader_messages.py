@@ -34,9 +34,8 @@ def test_a_row_error_renders_in_the_locale_it_is_shown_in(app):
 
 
 def test_a_refusal_is_in_the_locale_of_the_request(app):
-    with app.app_context(), force_locale("en"):
-        with pytest.raises(FileRejected) as refused:
-            parse_asset_list(b"", "list.xlsx")
+    with app.app_context(), force_locale("en"), pytest.raises(FileRejected) as refused:
+        parse_asset_list(b"", "list.xlsx")
     assert refused.value.message == "The file is empty."
     with app.app_context(), pytest.raises(FileRejected) as refused:
         parse_asset_list(b"", "list.xlsx")

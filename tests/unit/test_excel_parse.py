@@ -13,8 +13,9 @@ import pytest
 
 from core import clock
 from equipment.imports.excel import FileRejected, Limits, open_sheet_rows, parse_asset_list, xmlscan
+from equipment.imports.excel.field_parsers import PLAIN_FIELDS
 from equipment.imports.excel.headers import find_header, match_title
-from equipment.imports.excel.validate import NOTES_MAX_LENGTH, PLAIN_FIELDS, text_limits
+from equipment.imports.excel.validate import NOTES_MAX_LENGTH, text_limits
 from equipment.imports.excel.values import (
     parse_date,
     parse_date_ex,

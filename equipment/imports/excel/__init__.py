@@ -8,8 +8,8 @@ A file that cannot be used raises ``FileRejected`` with a message for the user. 
 their message as a ``Message`` (msgid and parameters) rendered in the reader's language when
 shown. ``pipeline`` runs the steps in order: ``archive`` and ``workbook`` (check and open the
 file, bound its sheets), ``sheet`` (rows, merged cells), ``headers`` and ``title`` (the header
-row), ``rows`` (data rows among group, totals and other rows), ``validate`` with ``values``
-(each row checked). ``snapshot`` keeps a result with its import batch.
+row), ``rows`` (data rows among group, totals and other rows), ``validate`` with ``field_parsers``
+and ``values`` (each row checked). ``snapshot`` keeps a result with its import batch.
 
 No database access and no app context; the only tie to the app is that the longest text each
 field may hold is read from the registry's model columns (``validate.text_limits``).

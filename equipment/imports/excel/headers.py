@@ -15,8 +15,7 @@ from typing import Any
 
 from equipment.imports.excel.fields import FIELD_LABELS, FIELDS, REQUIRED_FIELDS
 from equipment.imports.excel.messages import N_, FileRejected, Message, quoted
-from equipment.imports.excel.values import is_column_numbers_row
-from equipment.imports.excel.xmlscan import column_letter
+from equipment.imports.excel.values import column_letter, is_column_numbers_row
 
 
 def _phrases(text: str) -> tuple[str, ...]:

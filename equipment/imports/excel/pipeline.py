@@ -7,7 +7,10 @@ one before gave.
    above it say (BIN, «as of» date);
 4. ``rows``: walk the rows below the header, telling data rows from group, totals and other
    rows;
-5. ``validate`` (with ``values``): parse and check each data row, fill in its facility.
+5. ``validate`` (with ``field_parsers``): parse and check each data row, fill in its facility.
+
+A step reads only what the step before it gave, and calls no earlier step; what they all share
+calls none of them: ``messages``, ``fields``, ``values`` (cell values), ``result``.
 
 Every visible sheet that is an asset list (its own header with the inventory-number and name
 columns) is read, each with its own header, group rows and row numbers; the other sheets are

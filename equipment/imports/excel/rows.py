@@ -177,18 +177,16 @@ class RowWalker:
         """A row with one text only (maybe merged across the row): a facility group, a page
         mark, a section heading, or a data row with gaps (False)."""
         label = cells[0]
-        if any(value != label for value in cells) or not any(ch.isalpha() for ch in label):
-            if _PAGE_MARK.match(label):
-                self.skip(excel_row, row, N_("a page mark"))
-                return True
-            return False
-        first_col = next(i for i, value in enumerate(row) if value is not None)
-        prefixed = _GROUP_PREFIX.match(label)
+        alone = all(value == label for value in cells) and any(ch.isalpha() for ch in label)
+        prefixed = _GROUP_PREFIX.match(label) if alone else None
         if prefixed:
             return self._group(label[prefixed.end() :])
         if _PAGE_MARK.match(label):
             self.skip(excel_row, row, N_("a page mark"))
             return True
+        if not alone:
+            return False
+        first_col = next(i for i, value in enumerate(row) if value is not None)
         merged = len(cells) > 1
         if first_col > self.last_key_column and not merged:
             return False  # a lone value right of the number and name is a data row with gaps

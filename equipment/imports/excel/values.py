@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -100,6 +100,16 @@ def display(value: Any) -> str:
             return str(int(value))
         return f"{value:.15g}"
     return str(value).strip()
+
+
+def column_letter(index: int) -> str:
+    """0 → «A», 26 → «AA»: a 0-based column as Excel names it."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
 
 
 def is_column_numbers_row(row: Sequence[Any]) -> bool:
@@ -519,12 +529,17 @@ _device_cache: dict[str, Parsed] = {}
 def parse_device_type(value: Any) -> Parsed:
     """A ``DeviceType`` code from the way people write it («Котёл водогрейный», «РВС», «crane»);
     an unknown or ambiguous name is an error, never silently «other»."""
+    return _cached(_device_cache, value, _device_type_uncached)
+
+
+def _cached(cache: dict[str, Parsed], value: Any, parse: Callable[[str], Parsed]) -> Parsed:
+    """``parse`` of the cell's text, remembered for the first 10,000 spellings."""
     key = value if value.__class__ is str else display(value)
-    found = _device_cache.get(key)
+    found = cache.get(key)
     if found is None:
-        found = _device_type_uncached(key)
-        if len(_device_cache) < 10_000:
-            _device_cache[key] = found
+        found = parse(key)
+        if len(cache) < 10_000:
+            cache[key] = found
     return found
 
 
@@ -604,37 +619,26 @@ _status_cache: dict[str, Parsed] = {}
 
 def parse_status(value: Any) -> Parsed:
     """An ``EquipmentStatus`` code («в эксплуатации», «на консервации», «списан», «in service»)."""
-    key = value if value.__class__ is str else display(value)
-    found = _status_cache.get(key)
-    if found is None:
-        words = _words(key)
-        joined = "_".join(words)
-        result = (
-            EquipmentStatus(joined)
-            if joined in _STATUS_CODES
-            else (_status_rules(words) if words else None)
+    return _cached(_status_cache, value, _status_uncached)
+
+
+def _status_uncached(text: str) -> Parsed:
+    words = _words(text)
+    joined = "_".join(words)
+    if joined in _STATUS_CODES:
+        return joined, None
+    result = _status_rules(words) if words else None
+    if isinstance(result, EquipmentStatus):
+        return result.value, None
+    shown = " ".join(text.split())
+    if result is None:
+        return None, N_(
+            "unknown status: «%(value)s»; expected: %(expected)s",
+            value=shown,
+            expected=_STATUSES_EXPECTED,
         )
-        shown = " ".join(key.split())
-        if result is None:
-            found = (
-                None,
-                N_(
-                    "unknown status: «%(value)s»; expected: %(expected)s",
-                    value=shown,
-                    expected=_STATUSES_EXPECTED,
-                ),
-            )
-        elif isinstance(result, str) and not isinstance(result, EquipmentStatus):
-            found = (
-                None,
-                N_(
-                    "ambiguous status: «%(value)s»; expected: %(expected)s",
-                    value=shown,
-                    expected=_STATUSES_EXPECTED,
-                ),
-            )
-        else:
-            found = (result.value, None)
-        if len(_status_cache) < 10_000:
-            _status_cache[key] = found
-    return found
+    return None, N_(
+        "ambiguous status: «%(value)s»; expected: %(expected)s",
+        value=shown,
+        expected=_STATUSES_EXPECTED,
+    )

@@ -31,6 +31,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from xml.parsers import expat
 
+from equipment.imports.excel.values import column_letter
+
 CHUNK = 4 << 20
 PERCENT = "percent"
 
@@ -60,15 +62,6 @@ def column_index(letters: bytes | str) -> int:
     for ch in letters if isinstance(letters, str) else letters.decode():
         index = index * 26 + (ord(ch) - 64)
     return index - 1
-
-
-def column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 # ---------------------------------------------------------------------------- xlsx
