@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from equipment.imports.excel.fields import REQUIRED_FIELDS
-from equipment.imports.excel.messages import N_
+from equipment.imports.excel.messages import N_, Message
 from equipment.imports.excel.result import SkippedRow
 from equipment.imports.excel.values import (
     display,
@@ -121,7 +121,7 @@ class RowWalker:
                 elif kind is _GROUP:
                     yield FacilityGroup(self.group_code or self.group_name)
 
-    def skip(self, excel_row: int, row: list[Any], reason) -> None:
+    def skip(self, excel_row: int, row: list[Any], reason: Message) -> None:
         if any(v is not None for v in row):
             self.skipped.append(SkippedRow(self.sheet_name, excel_row, str(reason), _shown(row)))
 
@@ -257,7 +257,7 @@ class RowWalker:
             and row[name] is not None
         )
 
-    def _no_field_reason(self, row: list[Any]):
+    def _no_field_reason(self, row: list[Any]) -> Message:
         if any(v is not None and c not in self.number_columns for c, v in enumerate(row)):
             return N_("values only in columns not recognised")
         return N_("an empty template line (only a running number)")
