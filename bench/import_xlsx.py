@@ -114,7 +114,7 @@ def phase(name: str, url: str, file: str, instance: str) -> dict:
     data = Path(file).read_bytes()
     if name == "read":
         import equipment.models  # noqa: F401 - loaded in a running server; the reader needs it
-        from equipment.excel.parse import parse_asset_list
+        from equipment.imports.excel import parse_asset_list
 
         started, cpu_started = time.perf_counter(), time.process_time()
         result = parse_asset_list(data, Path(file).name)

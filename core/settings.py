@@ -59,7 +59,7 @@ class Defaults:
     # 1 MB for the form around the file), any other body (JSON, a page form) MAX_BODY_BYTES;
     # decided per request before the body is read, and only once the sender is logged in.
     MAX_BODY_BYTES = 1024 * 1024
-    # Excel import limits (the zip-bomb limits live in equipment.excel.reader.Limits)
+    # Excel import limits (the zip-bomb limits live in equipment.imports.excel.archive.Limits)
     IMPORT_MAX_BYTES = 50 * 1024 * 1024
     IMPORT_MAX_ROWS = 200_000
     # The registry export runs in the request up to this many rows, above it as a background

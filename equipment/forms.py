@@ -22,7 +22,7 @@ def not_in_future(form, field):
 INT_MAX = 2_147_483_647  # the INTEGER columns of both databases
 WHOLE_FROM_0 = _l("Enter a whole number from 0 to 2 147 483 647.")
 WHOLE_FROM_1 = _l("Enter a whole number from 1 to 2 147 483 647.")
-# The same rule as the Excel import (equipment.excel.validate): whole years, 1 to 100.
+# The same rule as the Excel import (equipment.imports.excel.validate): whole years, 1 to 100.
 SERVICE_LIFE_MIN, SERVICE_LIFE_MAX = 1, 100
 
 

@@ -19,9 +19,6 @@ from core.access import get_visible_or_404, scoped
 from core.api_blueprint import Blueprint
 from core.extensions import db
 from equipment.api import _checked_before_the_body, _editable_scope
-from equipment.excel.headers import FIELDS
-from equipment.excel.parse import MissingColumns
-from equipment.excel.reader import FileRejected, read_upload
 from equipment.imports.batches import (
     REGISTRY_CHANGED,
     commit_batch,
@@ -32,6 +29,7 @@ from equipment.imports.batches import (
     preview_unmapped_batch,
     report_json,
 )
+from equipment.imports.excel import FIELDS, FileRejected, MissingColumns, read_upload
 from equipment.imports.models import ImportBatch
 from equipment.imports.planner import ImportOptions
 from equipment.imports.refused import ImportRefused

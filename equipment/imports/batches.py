@@ -2,7 +2,7 @@
 the column mappings remembered per organization; a batch's report for the API and the CLI.
 
 ``commit_batch`` plans again, from the file as the preview parsed it
-(``equipment.excel.snapshot``) against the registry as it is then, and applies the plan only
+(``equipment.imports.excel.snapshot``) against the registry as it is then, and applies the plan only
 if it is still exactly the previewed one."""
 
 from __future__ import annotations
@@ -15,10 +15,15 @@ from sqlalchemy.orm import Session
 
 from core.db import claim, utcnow
 from core.memory import paused_gc
-from equipment.excel import snapshot
-from equipment.excel.parse import MissingColumns, ParseResult, parse_asset_list
-from equipment.excel.reader import Limits
 from equipment.imports.apply import apply_plan, check_can_apply
+from equipment.imports.excel import (
+    Limits,
+    Message,
+    MissingColumns,
+    ParseResult,
+    parse_asset_list,
+    snapshot,
+)
 from equipment.imports.matching import _Facilities
 from equipment.imports.models import ColumnMapping, ImportBatch, ImportStatus
 from equipment.imports.planner import ImportOptions, ImportPlan, plan_parsed, read_and_plan
@@ -280,6 +285,16 @@ def dry_run_batch(
     return batch, plan.counts()
 
 
+def rendered_errors(report: dict) -> list[dict]:
+    """The stored row errors with each message in the current locale (the stored ``message_id``
+    rendered again; ``message`` as stored for reports older than it), without the id."""
+    return [
+        {k: v for k, v in e.items() if k != "message_id"}
+        | ({"message": str(Message.from_json(e["message_id"]))} if "message_id" in e else {})
+        for e in report.get("errors", [])
+    ]
+
+
 def report_json(batch: ImportBatch, counts: dict | None = None) -> dict:
     """The report of a batch for the API and the CLI's --json."""
     report = batch.report or {}
@@ -298,7 +313,7 @@ def report_json(batch: ImportBatch, counts: dict | None = None) -> dict:
         "ignored_columns": report.get("ignored_columns", []),
         "missing_columns": report.get("missing_columns", []),
         "mapping": report.get("mapping", {}),
-        "errors": report.get("errors", []),
+        "errors": rendered_errors(report),
         "changes": report.get("changes", []),
         "missing_items": report.get("missing", []),
         "new_facility_plan": report.get("new_facility_plan", []),

@@ -14,7 +14,6 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from core.extensions import db
-from equipment.excel.reader import FileRejected
 from equipment.imports.batches import (
     REGISTRY_CHANGED,
     dry_run_batch,
@@ -22,6 +21,7 @@ from equipment.imports.batches import (
     limits_from_config,
     report_json,
 )
+from equipment.imports.excel import FileRejected
 from equipment.imports.planner import ImportOptions
 from equipment.imports.refused import ImportRefused
 

@@ -7,9 +7,7 @@ from typing import IO
 
 from flask_babel import pgettext
 
-from equipment.excel.headers import FIELD_LABELS, find_header
-from equipment.excel.reader import Limits, open_workbook
-from equipment.excel.values import CellError
+from equipment.imports.excel import FIELD_LABELS, CellError, Limits, find_header, open_workbook
 from equipment.imports.planner import ImportPlan
 
 

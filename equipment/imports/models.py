@@ -45,7 +45,7 @@ class ImportBatch(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
     content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
-    # the previewed file as parsed (equipment.excel.snapshot), so the commit need not read
+    # the previewed file as parsed (equipment.imports.excel.snapshot), so the commit need not read
     # it again; dropped once the batch is committed
     parsed: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     options: Mapped[dict] = mapped_column(JSONType, default=dict)

@@ -1,6 +1,6 @@
 """Plan an import (the dry run): what a parsed list would change in the registry.
 
-``read_and_plan`` reads the file (``equipment.excel``), matches rows to the organization's
+``read_and_plan`` reads the file (``equipment.imports.excel``), matches rows to the organization's
 registry with a handful of queries (never one per row) and returns an ``ImportPlan``: what
 would be created, updated (field by field), left unchanged, which rows are invalid and which
 items of the covered facilities the file no longer lists. ``plan_parsed`` does the same from
@@ -22,8 +22,7 @@ from sqlalchemy.orm import Session
 from core import clock
 from core.audit import jsonable
 from equipment.catalog import EquipmentStatus, InspectionKind
-from equipment.excel.parse import ParseResult, parse_asset_list
-from equipment.excel.reader import Limits
+from equipment.imports.excel import Limits, ParseResult, parse_asset_list
 from equipment.imports.matching import (
     _Facilities,
     _same,
@@ -637,5 +636,7 @@ def _error_dict(error) -> dict:
         "sheet": error.sheet,
         "column": error.column,
         "value": "" if error.value is None else str(error.value),
-        "message": error.message,
+        "message": str(error.message),  # in the language of the preview (older reports: only this)
+        # the msgid and its parameters, so that the report reads in each reader's language
+        "message_id": error.message.to_json(),
     }

@@ -8,7 +8,7 @@ from datetime import date
 from typing import IO
 
 from core.xlsx import SheetWriter, finish, new_workbook
-from equipment.excel.headers import FIELD_LABELS
+from equipment.imports.excel import FIELD_LABELS
 
 # (field, the example row's value, column width)
 TEMPLATE_FIELDS = (

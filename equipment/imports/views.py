@@ -31,9 +31,6 @@ from core.extensions import db
 from core.template_helpers import fmt_number
 from core.xlsx import CONTENT_TYPE
 from equipment import labels
-from equipment.excel.headers import FIELD_LABELS, FIELDS
-from equipment.excel.parse import MissingColumns
-from equipment.excel.reader import FileRejected, Limits, read_upload
 from equipment.imports.batches import (
     REGISTRY_CHANGED,
     commit_batch,
@@ -41,6 +38,15 @@ from equipment.imports.batches import (
     limits_from_config,
     preview_batch,
     preview_unmapped_batch,
+    rendered_errors,
+)
+from equipment.imports.excel import (
+    FIELD_LABELS,
+    FIELDS,
+    FileRejected,
+    Limits,
+    MissingColumns,
+    read_upload,
 )
 from equipment.imports.failed_rows import failed_rows_workbook
 from equipment.imports.models import ImportBatch, ImportStatus
@@ -184,6 +190,7 @@ def upload():
 def import_batch(batch_id: int):
     batch = get_visible_or_404(db.session, ImportBatch, batch_id, current_scope())
     report = batch.report or {}
+    report = {**report, "errors": rendered_errors(report)}  # in this reader's language
     columns = list((report.get("mapping") or {}).keys()) + list(report.get("ignored_columns") or [])
     missing_columns = list(report.get("missing_columns") or [])
     previewed = batch.status == ImportStatus.PREVIEWED

@@ -32,7 +32,7 @@ SAMPLES_AS_OF = date(2027, 1, 31)
 
 @pytest.fixture(autouse=True)
 def _samples_as_of(monkeypatch):
-    monkeypatch.setattr("equipment.excel.validate.current_date", lambda: SAMPLES_AS_OF)
+    monkeypatch.setattr("equipment.imports.excel.validate.current_date", lambda: SAMPLES_AS_OF)
 
 
 ONE_C = "asset_list_1c_export"

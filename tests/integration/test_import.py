@@ -28,9 +28,9 @@ from sqlalchemy import func, select
 from core.audit import AuditEvent
 from core.extensions import db
 from equipment.catalog import AssessmentMethod, DeviceType, EquipmentStatus, InspectionKind
-from equipment.excel.reader import FileRejected, Limits
 from equipment.imports import apply, batches
 from equipment.imports.batches import commit_batch, preview_batch
+from equipment.imports.excel import FileRejected, Limits
 from equipment.imports.models import ColumnMapping, ImportBatch
 from equipment.imports.planner import ImportOptions
 from equipment.imports.refused import ImportRefused

@@ -12,10 +12,11 @@ import openpyxl
 import pytest
 
 from core import clock
-from equipment.excel import FileRejected, Limits, open_sheet_rows, parse_asset_list, xmlscan
-from equipment.excel.headers import find_header, match_title
-from equipment.excel.validate import NOTES_MAX_LENGTH, PLAIN_FIELDS, text_limits
-from equipment.excel.values import (
+from equipment.imports.excel import FileRejected, Limits, open_sheet_rows, parse_asset_list, xmlscan
+from equipment.imports.excel.field_parsers import PLAIN_FIELDS
+from equipment.imports.excel.headers import find_header, match_title
+from equipment.imports.excel.validate import NOTES_MAX_LENGTH, text_limits
+from equipment.imports.excel.values import (
     parse_date,
     parse_date_ex,
     parse_device_type,
@@ -1014,7 +1015,7 @@ def items(prefix: str, count: int, facility="OPO-01", kind="кран мосто�
 _GUARDED = """
 import resource, sys
 resource.setrlimit(resource.RLIMIT_AS, (1_500_000_000, 1_500_000_000))
-from equipment.excel import FileRejected, parse_asset_list
+from equipment.imports.excel import FileRejected, parse_asset_list
 try:
     parse_asset_list(open(sys.argv[1], "rb").read(), sys.argv[1])
 except FileRejected as err:

@@ -9,7 +9,7 @@ import pytest
 
 from core.form_fields import TwoDigitYear, parse_date, parse_decimal, parse_whole
 from core.text import fold
-from equipment.excel.reader import Limits, too_large_message
+from equipment.imports.excel import Limits, too_large_message
 from equipment.search import NUMBERS, SEARCHED, compact, needles, search_text
 
 

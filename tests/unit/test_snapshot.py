@@ -11,9 +11,7 @@ from pathlib import Path
 import pytest
 
 from equipment.catalog import DeviceType, EquipmentStatus
-from equipment.excel import parse_asset_list, snapshot
-from equipment.excel.parse import ParseResult
-from equipment.excel.validate import ParsedRow
+from equipment.imports.excel import ParsedRow, ParseResult, parse_asset_list, snapshot
 from tests.unit.test_excel_parse import HEADER_RU, SAMPLE_NAMES, SAMPLES, row_ru, xlsx
 
 

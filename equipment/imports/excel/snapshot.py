@@ -13,7 +13,9 @@ their shape names, so what ``load`` gives back compares equal to what the reader
 included. Types are checked once per shape, not per value: a type it does not know is a
 ``TypeError`` at ``dump``, never a silently different value at ``load``. No ``pickle``: the
 blob comes back from the database, and reading it must not be able to run code. A blob of an
-older format is a ``ValueError``, and the commit then reads the batch's file again.
+older format is a ``ValueError``, and the commit then reads the batch's file again. A row
+error's message is kept as its msgid and parameters (``Message.to_json``), so it is shown in
+the language of whoever reads the report.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from typing import Any
 import orjson
 
 from equipment import catalog
-from equipment.excel.parse import ParseResult, SheetReport, SkippedRow
-from equipment.excel.validate import ParsedRow, RowError
+from equipment.imports.excel.messages import Message
+from equipment.imports.excel.result import ParsedRow, ParseResult, RowError, SheetReport, SkippedRow
 
 FORMAT = 2
 CHUNK = 5_000  # rows per line
@@ -110,7 +112,10 @@ def _lines(result: ParseResult) -> Iterator[Any]:
         {
             "shapes": [_shape_of(key) for key in shapes],
             "sheets": list(sheets),
-            "errors": [[e.excel_row, e.column, e.value, e.message, e.sheet] for e in result.errors],
+            "errors": [
+                [e.excel_row, e.column, e.value, e.message.to_json(), e.sheet]
+                for e in result.errors
+            ],
             "notes": result.notes,
             "invalid": [
                 [sheet, row, {k: values.get(k) for k in INVALID_KEYS if values.get(k) is not None}]
@@ -203,7 +208,10 @@ def _load(blob: bytes) -> ParseResult:
     as_of = head["as_of"]
     return ParseResult(
         rows=rows,
-        errors=[RowError(*error) for error in tail["errors"]],
+        errors=[
+            RowError(row, column, value, Message.from_json(message), sheet)
+            for row, column, value, message, sheet in tail["errors"]
+        ],
         rows_read=head["rows_read"],
         header_row=head["header_row"],
         mapping=dict(map(tuple, head["mapping"])),

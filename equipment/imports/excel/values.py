@@ -1,4 +1,4 @@
-"""Cell value parsers. Each returns ``(value, None)`` or ``(None, message in Russian)``.
+"""Cell value parsers. Each returns ``(value, None)`` or ``(None, Message)`` (``messages``).
 
 They take what python-calamine gives (str, float, int, bool, date, datetime, None) and are
 written for speed: a fast path for the common type first, regular expressions compiled once,
@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from core import clock
 from equipment.catalog import DeviceType, EquipmentStatus
+from equipment.imports.excel.messages import N_, Message
 
-Parsed = tuple[Any, str | None]
+Parsed = tuple[Any, Message | None]
 
 MIN_YEAR = 1900
 MAX_YEAR = 2100
@@ -58,15 +60,15 @@ class CellError:
         return hash(("CellError", self.code))
 
 
-def formula_error(value: Any) -> str | None:
+def formula_error(value: Any) -> Message | None:
     """«ошибка в формуле: #N/A» for an error cell or a text that is an Excel error, else None."""
     if value.__class__ is CellError:
-        return f"ошибка в формуле: {value.code}; исправьте формулу или введите значение"
-    if value.__class__ is str and value[:1] == "#" or (value.__class__ is str and "#" in value[:3]):
-        text = value.strip().upper()
-        if text in ERROR_LITERALS:
-            return f"ошибка в формуле: {value.strip()}; исправьте формулу или введите значение"
-    return None
+        code = value.code
+    elif value.__class__ is str and "#" in value[:3] and value.strip().upper() in ERROR_LITERALS:
+        code = value.strip()
+    else:
+        return None
+    return N_("formula error: %(code)s; correct the formula or enter a value", code=code)
 
 
 def is_blank(value: Any) -> bool:
@@ -100,7 +102,52 @@ def display(value: Any) -> str:
     return str(value).strip()
 
 
+def column_letter(index: int) -> str:
+    """0 → «A», 26 → «AA»: a 0-based column as Excel names it."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def is_column_numbers_row(row: Sequence[Any]) -> bool:
+    """A line «1 2 3 4 …» (as numbers or text): the column numbers under a header."""
+    numbers: list[int] = []
+    for value in row:
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            return False
+        if isinstance(value, int | float) and float(value).is_integer():
+            numbers.append(int(value))
+        elif isinstance(value, str) and value.strip().isdecimal():
+            numbers.append(int(value.strip()))
+        elif isinstance(value, str) and not value.strip():
+            continue
+        else:
+            return False
+    if len(numbers) < 3:
+        return False
+    return all(b == a + 1 for a, b in zip(numbers, numbers[1:], strict=False))
+
+
 # ---------------------------------------------------------------------------- text
+
+
+_FACILITY_CODE = re.compile(r"^(?:[A-Za-zА-Яа-яЁё]{1,6}[-_/.]?)?\d{1,10}(?:[-/.]\d{1,6})*$")
+_CODE_AND_NAME = re.compile(r"^(\S+)\s*(?:[-–—:]\s*|\s)(.+)$")
+
+
+def split_facility(text: str) -> tuple[str | None, str | None]:
+    """«OPO-02» → code; «OPO-02 Котельная №2» → code and name; «Котельная №2» → name."""
+    if _FACILITY_CODE.match(text):
+        return text, None
+    match = _CODE_AND_NAME.match(text)
+    if match and _FACILITY_CODE.match(match[1]) and any(c.isalpha() for c in match[2]):
+        return match[1], match[2].strip()
+    return None, text
 
 
 def parse_text(value: Any) -> Parsed:
@@ -109,11 +156,6 @@ def parse_text(value: Any) -> Parsed:
         text = " ".join(value.split())
         return (text or None), None
     return display(value) or None, None
-
-
-# Inventory, factory and registration numbers: text as written, so «0000100000» keeps its zeros;
-# a number typed into a numeric cell (100000.0) becomes «100000».
-parse_code = parse_text
 
 
 # ---------------------------------------------------------------------------- numbers
@@ -200,30 +242,30 @@ def ambiguous_thousands(value: Any) -> bool:
 _AMBIGUOUS = re.compile(r"\s*[+\-−]?\d{1,3}[.,]\d{3}(?!\d)(?:\s*[^\d\s.,].*)?\s*$", re.S)
 
 
-def parse_number(value: Any, expect: str = "число") -> Parsed:
+def not_number(value: Any, expected: Message) -> Message:
+    return N_(
+        "not a number: «%(value)s»; expected %(expected)s", value=display(value), expected=expected
+    )
+
+
+NUMBER_EXPECTED = N_("a number")
+WEAR_RANGE = N_("wear must be from 0 to 100 %")
+
+
+def parse_number(value: Any) -> Parsed:
     """A number: decimal commas, spaces and non-breaking spaces as thousands separators, a unit
     or «%» after the number («1,4 МПа», «20 лет»)."""
     cls = value.__class__
     if cls is float or cls is int:
         number = _finite(value)
-        return (number, None) if number is not None else (None, _not_number(value, expect))
-    if cls is str:
+    elif cls is str:
         number = _number_from_text(value)
-        if number is not None:
-            return number, None
-    return None, _not_number(value, expect)
+    else:
+        number = None
+    return (number, None) if number is not None else (None, not_number(value, NUMBER_EXPECTED))
 
 
-def parse_int(value: Any, expect: str = "целое число") -> Parsed:
-    number, error = parse_number(value, expect)
-    if error:
-        return None, error
-    if not number.is_integer():
-        return None, f"не целое число: «{display(value)}»; ожидается {expect}"
-    return int(number), None
-
-
-def parse_percent(value: Any, *, fraction: bool = False, what: str = "износ") -> Parsed:
+def parse_percent(value: Any, *, fraction: bool = False) -> Parsed:
     """Percent 0..100 from «45», «45 %», «45,5%»; with ``fraction`` (the column holds fractions
     shown in percent format) a number without «%» is multiplied by 100: 0.45 → 45."""
     cls = value.__class__
@@ -239,9 +281,9 @@ def parse_percent(value: Any, *, fraction: bool = False, what: str = "износ
     if number is not None and fraction:
         number = round(number * 100, 6)
     if number is None:
-        return None, f"не число: «{display(value)}»; ожидается {what} в процентах от 0 до 100"
+        return None, not_number(value, N_("wear in percent from 0 to 100"))
     if not 0 <= number <= 100:
-        return None, f"{what} должен быть от 0 до 100 %"
+        return None, WEAR_RANGE
     return number, None
 
 
@@ -252,10 +294,6 @@ def _finite(value: float | int) -> float | None:
     except OverflowError:
         return None
     return number if math.isfinite(number) else None
-
-
-def _not_number(value: Any, expect: str) -> str:
-    return f"не число: «{display(value)}»; ожидается {expect}"
 
 
 # ---------------------------------------------------------------------------- dates
@@ -276,7 +314,13 @@ _MONTHS = {
     "қаз": 10, "қар": 11, "жел": 12,
 }  # fmt: skip
 
-DATE_EXPECTED = "ожидается дата в виде ДД.ММ.ГГГГ, например 26.12.1979"
+
+def _not_a_date(shown: str) -> tuple[None, Message, bool]:
+    return (
+        None,
+        N_("not a date: «%(value)s»; expected a date as DD.MM.YYYY, e.g. 26.12.1979", value=shown),
+        False,
+    )
 
 
 def two_digit_year(yy: int, today: date | None = None) -> int:
@@ -304,7 +348,7 @@ def parse_date_ex(value: Any, past: bool = False) -> tuple[date | None, str | No
         return _in_range(value.date(), value)
     if isinstance(value, date):
         return _in_range(value, value)
-    return None, f"не дата: «{display(value)}»; {DATE_EXPECTED}", False
+    return _not_a_date(display(value))
 
 
 def parse_date(value: Any) -> Parsed:
@@ -315,7 +359,7 @@ def parse_date(value: Any) -> Parsed:
 def _date_from_number(value: float) -> tuple[date | None, str | None, bool]:
     # compared, not converted: nan and ±inf fail the range, a huge int does not overflow
     if not MIN_YEAR <= value <= _MAX_SERIAL:
-        return None, f"не дата: «{display(value)}»; {DATE_EXPECTED}", False
+        return _not_a_date(display(value))
     if value <= MAX_YEAR and float(value).is_integer():  # a bare year, not a serial number
         return date(int(value), 1, 1), None, True
     return _in_range(_EXCEL_EPOCH + timedelta(days=int(value)), value)
@@ -343,11 +387,11 @@ def _date_from_text(text: str, past: bool = False) -> tuple[date | None, str | N
         number_value = _number_from_text(stripped) if stripped.isdecimal() else None
         if number_value is not None and len(stripped) == 5:  # a serial number stored as text
             return _date_from_number(number_value)
-        return None, f"не дата: «{stripped}»; {DATE_EXPECTED}", False
+        return _not_a_date(stripped)
     try:
         result = date(number, month, day)
     except ValueError:
-        return None, f"нет такой даты: {text.strip()}", False
+        return None, N_("no such date: %(value)s", value=text.strip()), False
     found, error, _ = _in_range(result, text)
     return found, error, approximate and error is None
 
@@ -357,8 +401,12 @@ def _in_range(result: date, raw: Any) -> tuple[date | None, str | None, bool]:
         return result, None, False
     return (
         None,
-        f"дата вне допустимого диапазона: «{display(raw)}»; ожидается год от {MIN_YEAR} "
-        f"до {MAX_YEAR}",
+        N_(
+            "date out of range: «%(value)s»; expected a year from %(min)s to %(max)s",
+            value=display(raw),
+            min=MIN_YEAR,
+            max=MAX_YEAR,
+        ),
         False,
     )
 
@@ -378,7 +426,9 @@ def parse_year(value: Any) -> Parsed:
             return found.year, None
     elif isinstance(value, date):
         return value.year, None
-    return None, f"не год: «{display(value)}»; ожидается год из четырёх цифр, например 1985"
+    return None, N_(
+        "not a year: «%(value)s»; expected a year of four digits, e.g. 1985", value=display(value)
+    )
 
 
 # ---------------------------------------------------------------------------- closed lists
@@ -423,19 +473,9 @@ _VALVES = (
     "шаров*", "запорн*", "задвижк*", "клапан*", "вентил*", "затвор*", "регулирующ*",
     "обратн*", "valve*", "арматур*", "дроссел*",
 )  # fmt: skip
-_PROCESS_QUALIFIER = (
-    "технолог*", "process", "нефт*", "газ*", "мазут*", "аммиак*", "кислород*", "продукт*",
-    "oil", "gas", "технологиялық", "мұнай*",
-)  # fmt: skip
 
 
-VALVE_MESSAGE = (
-    "похоже на трубопроводную арматуру (кран шаровой, задвижка, клапан) — она не относится к "
-    "техническим устройствам реестра; если это всё же устройство из перечня, укажите его вид"
-)
-
-
-def _device_type_rules(w: list[str]) -> DeviceType | None | str:
+def _device_type_rules(w: list[str]) -> DeviceType | None | str | Message:
     if _has(w, "паропровод*", "теплопровод*"):
         return DeviceType.STEAM_PIPELINE
     if _has(w, *_PIPE):
@@ -448,7 +488,7 @@ def _device_type_rules(w: list[str]) -> DeviceType | None | str:
             return DeviceType.HOT_WATER_BOILER
         if _has(w, "пар*", "steam", "бу"):  # «пароводогрейный» counts as steam
             return DeviceType.STEAM_BOILER
-        return "уточните: котёл паровой или водогрейный"
+        return N_("specify: a steam boiler or a hot-water boiler")
     if _has(w, "кран*") and _has(w, *_VALVES) or _has(w, "задвижк*", "клапан*", "valve*"):
         return "valve"
     if _has(w, "сосуд*", "ресивер*", "vessel*", "receiver*", "ыдыс*", "баллон*", "автоклав*"):
@@ -482,11 +522,6 @@ def _device_type_rules(w: list[str]) -> DeviceType | None | str:
     return None
 
 
-DEVICE_TYPES_EXPECTED = (
-    "сосуд под давлением, котёл паровой, котёл водогрейный, трубопровод пара и горячей воды, "
-    "технологический трубопровод, газовое оборудование, кран, таль/лебёдка, лифт, эскалатор, "
-    "резервуар, горно-шахтное оборудование или «прочее»"
-)
 _DEVICE_CODES = frozenset(member.value for member in DeviceType)
 _device_cache: dict[str, Parsed] = {}
 
@@ -494,12 +529,17 @@ _device_cache: dict[str, Parsed] = {}
 def parse_device_type(value: Any) -> Parsed:
     """A ``DeviceType`` code from the way people write it («Котёл водогрейный», «РВС», «crane»);
     an unknown or ambiguous name is an error, never silently «other»."""
+    return _cached(_device_cache, value, _device_type_uncached)
+
+
+def _cached(cache: dict[str, Parsed], value: Any, parse: Callable[[str], Parsed]) -> Parsed:
+    """``parse`` of the cell's text, remembered for the first 10,000 spellings."""
     key = value if value.__class__ is str else display(value)
-    found = _device_cache.get(key)
+    found = cache.get(key)
     if found is None:
-        found = _device_type_uncached(key)
-        if len(_device_cache) < 10_000:
-            _device_cache[key] = found
+        found = parse(key)
+        if len(cache) < 10_000:
+            cache[key] = found
     return found
 
 
@@ -513,10 +553,20 @@ def _device_type_uncached(text: str) -> Parsed:
         return result.value, None
     shown = " ".join(text.split())
     if result == "valve":
-        return None, f"не техническое устройство из перечня? «{shown}» {VALVE_MESSAGE}"
-    if isinstance(result, str):
-        return None, f"неоднозначный вид устройства: «{shown}»; {result}"
-    return None, f"неизвестный вид устройства: «{shown}»; ожидается: {DEVICE_TYPES_EXPECTED}"
+        return None, N_(
+            "not a technical device of the list? «%(value)s» looks like pipeline valves (ball "
+            "valve, gate valve, check valve), which are not technical devices of the registry; "
+            "if it is a device of the list after all, give its type",
+            value=shown,
+        )
+    if result.__class__ is Message:
+        return None, N_("ambiguous device type: «%(value)s»; %(hint)s", value=shown, hint=result)
+    return None, N_(
+        "unknown device type: «%(value)s»; expected: a pressure vessel, a steam boiler, a "
+        "hot-water boiler, a steam and hot-water pipeline, a process pipeline, gas equipment, a "
+        "crane, a hoist/winch, a lift, an escalator, a tank, mining equipment or «other»",
+        value=shown,
+    )
 
 
 def _status_rules(w: list[str]) -> EquipmentStatus | None | str:
@@ -559,10 +609,9 @@ def _status_rules(w: list[str]) -> EquipmentStatus | None | str:
     return None
 
 
-STATUSES_EXPECTED = (
-    "«в эксплуатации» (в том числе в резерве), «приостановлено» (ремонт, простой, "
-    "эксплуатация запрещена, ожидает списания), «законсервировано» или «списано» (выведено из "
-    "эксплуатации)"
+_STATUSES_EXPECTED = N_(
+    "«in service» (a reserve included), «suspended» (repair, idle, operation prohibited, "
+    "awaiting write-off), «conserved» or «decommissioned» (taken out of service)"
 )
 _STATUS_CODES = frozenset(member.value for member in EquipmentStatus)
 _status_cache: dict[str, Parsed] = {}
@@ -570,23 +619,26 @@ _status_cache: dict[str, Parsed] = {}
 
 def parse_status(value: Any) -> Parsed:
     """An ``EquipmentStatus`` code («в эксплуатации», «на консервации», «списан», «in service»)."""
-    key = value if value.__class__ is str else display(value)
-    found = _status_cache.get(key)
-    if found is None:
-        words = _words(key)
-        joined = "_".join(words)
-        result = (
-            EquipmentStatus(joined)
-            if joined in _STATUS_CODES
-            else (_status_rules(words) if words else None)
+    return _cached(_status_cache, value, _status_uncached)
+
+
+def _status_uncached(text: str) -> Parsed:
+    words = _words(text)
+    joined = "_".join(words)
+    if joined in _STATUS_CODES:
+        return joined, None
+    result = _status_rules(words) if words else None
+    if isinstance(result, EquipmentStatus):
+        return result.value, None
+    shown = " ".join(text.split())
+    if result is None:
+        return None, N_(
+            "unknown status: «%(value)s»; expected: %(expected)s",
+            value=shown,
+            expected=_STATUSES_EXPECTED,
         )
-        shown = " ".join(key.split())
-        if result is None:
-            found = (None, f"неизвестный статус: «{shown}»; ожидается: {STATUSES_EXPECTED}")
-        elif isinstance(result, str) and not isinstance(result, EquipmentStatus):
-            found = (None, f"неоднозначный статус: «{shown}»; ожидается: {STATUSES_EXPECTED}")
-        else:
-            found = (result.value, None)
-        if len(_status_cache) < 10_000:
-            _status_cache[key] = found
-    return found
+    return None, N_(
+        "ambiguous status: «%(value)s»; expected: %(expected)s",
+        value=shown,
+        expected=_STATUSES_EXPECTED,
+    )

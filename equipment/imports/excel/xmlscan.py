@@ -31,8 +31,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from xml.parsers import expat
 
+from equipment.imports.excel.values import column_letter
+
 CHUNK = 4 << 20
-ERROR_CODES = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA")
 PERCENT = "percent"
 
 
@@ -61,15 +62,6 @@ def column_index(letters: bytes | str) -> int:
     for ch in letters if isinstance(letters, str) else letters.decode():
         index = index * 26 + (ord(ch) - 64)
     return index - 1
-
-
-def column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 # ---------------------------------------------------------------------------- xlsx
@@ -117,7 +109,6 @@ def _normalise_path(path: str) -> str:
 
 
 _BUILTIN_PERCENT = {9, 10}
-_BUILTIN_ZEROS = {1: ""}  # «0» pads nothing
 
 
 def xlsx_styles(archive: zipfile.ZipFile) -> dict[int, str]:
@@ -222,22 +213,50 @@ def scan_xlsx_sheet(
     """The sheet's extras, and its XML with the far empty cells cut out when that was needed
     (None when calamine can read the sheet as it is). Raises ``SheetTooLarge``."""
     extras = SheetExtras(has_styles=True)
+    reach = _Reach()
     prefix = b""
-    max_row = 0  # the largest row number found among rows ≥ 100,000
-    far: list[tuple[int, int]] = []  # (row, col) of cells right of AZ
-    irregular = False  # rows or cells without a leading reference: positions are implicit
     patterns: _Patterns | None = None
+    for prefix, text in _pieces(member_chunks(data, archive, member)):
+        if patterns is None:
+            patterns = _patterns(prefix, list(styles))
+        _scan_piece(text, prefix, patterns, styles, extras, reach)
+    rows = max([reach.max_row, 99_999] + [r for r, _ in reach.far])
+    cols = max([c + 1 for _, c in reach.far], default=52)
+    if not reach.far and not reach.irregular and rows * cols > max_cells:  # 200,000 rows or more
+        xml = archive.read(member)
+        if not patterns or not patterns.two_letters.search(xml):
+            cols = 26
+    if not reach.irregular and rows * cols <= max_cells and cols <= max_columns:
+        return extras, None
+    # rare: the used range may be too large; read every cell to find the real table
+    xml = archive.read(member)
+    trimmed = _trim_far_cells(xml, prefix, _blank_shared_strings(archive), max_cells, max_columns)
+    extras.trimmed = trimmed is not None
+    return extras, trimmed
+
+
+@dataclass
+class _Reach:
+    """How far a sheet's cells go, as far as the unusual ones tell."""
+
+    max_row: int = 0  # the largest row number found among rows ≥ 100,000
+    far: list[tuple[int, int]] = field(default_factory=list)  # (row, col) of cells right of AZ
+    irregular: bool = False  # rows or cells without a leading reference: positions are implicit
+
+
+def _pieces(chunks: Iterator[bytes]) -> Iterator[tuple[bytes, bytes]]:
+    """(namespace prefix, text) of a sheet's XML, in pieces cut before a row (or a tag), so
+    that no tag the patterns look for is split between two pieces."""
+    prefix: bytes | None = None
     tail = b""
-    chunks = member_chunks(data, archive, member)
     while True:
         chunk = next(chunks, b"")
         text = tail + chunk
         if not text:
-            break
-        if patterns is None:
+            return
+        if prefix is None:
             root = re.search(rb"<(\w+:)?worksheet\b", text)
             prefix = root[1] if root and root[1] else b""
-            patterns = _patterns(prefix, list(styles))
         if chunk:
             cut = text.rfind(b"<" + prefix + b"row")
             if cut <= 0:
@@ -248,46 +267,45 @@ def scan_xlsx_sheet(
             text, tail = text[:cut], text[cut:]
         else:
             tail = b""
-        for match in patterns.rows.finditer(text):
-            number = _ATTR_ROW_R.search(text, match.end(), text.find(b">", match.end()))
-            if number is None:
-                irregular = True
-            else:
-                max_row = max(max_row, int(number[1]))
-        for match in patterns.cells.finditer(text):
-            tag_end = text.find(b">", match.end())
-            ref = _ATTR_R.search(text, match.end(), tag_end)
-            if ref is None:
-                irregular = True
-            elif len(ref[1]) > 1 and (col := column_index(ref[1])) >= 52:
-                far.append((int(ref[2]), col))
-        if patterns.errors.search(text):
-            _read_errors(text, prefix, extras.errors)
-        if patterns.styled is not None:
-            for match in patterns.styled.finditer(text):
-                tag = text[text.rfind(b"<", 0, match.start()) : text.find(b">", match.end()) + 1]
-                if not tag.startswith(b"<" + prefix + b"c"):
-                    continue
-                ref = _ATTR_R.search(tag)
-                style = _ATTR_S.search(tag)
-                kind = styles.get(int(style[1])) if style else None
-                if ref and kind and (_ATTR_T.search(tag) is None or b't="n"' in tag):
-                    extras.formats[(int(ref[2]), column_index(ref[1]))] = kind
+        yield prefix, text
         if not chunk:
-            break
-    rows = max([max_row, 99_999] + [r for r, _ in far])
-    cols = max([c + 1 for _, c in far], default=52)
-    if not far and not irregular and rows * cols > max_cells:  # a list of 200,000 rows or more
-        xml = archive.read(member)
-        if not patterns or not patterns.two_letters.search(xml):
-            cols = 26
-    if not irregular and rows * cols <= max_cells and cols <= max_columns:
-        return extras, None
-    # rare: the used range may be too large; read every cell to find the real table
-    xml = archive.read(member)
-    trimmed = _trim_far_cells(xml, prefix, _blank_shared_strings(archive), max_cells, max_columns)
-    extras.trimmed = trimmed is not None
-    return extras, trimmed
+            return
+
+
+def _scan_piece(
+    text: bytes,
+    prefix: bytes,
+    patterns: _Patterns,
+    styles: dict[int, str],
+    extras: SheetExtras,
+    reach: _Reach,
+) -> None:
+    for match in patterns.rows.finditer(text):
+        number = _ATTR_ROW_R.search(text, match.end(), text.find(b">", match.end()))
+        if number is None:
+            reach.irregular = True
+        else:
+            reach.max_row = max(reach.max_row, int(number[1]))
+    for match in patterns.cells.finditer(text):
+        tag_end = text.find(b">", match.end())
+        ref = _ATTR_R.search(text, match.end(), tag_end)
+        if ref is None:
+            reach.irregular = True
+        elif len(ref[1]) > 1 and (col := column_index(ref[1])) >= 52:
+            reach.far.append((int(ref[2]), col))
+    if patterns.errors.search(text):
+        _read_errors(text, prefix, extras.errors)
+    if patterns.styled is None:
+        return
+    for match in patterns.styled.finditer(text):
+        tag = text[text.rfind(b"<", 0, match.start()) : text.find(b">", match.end()) + 1]
+        if not tag.startswith(b"<" + prefix + b"c"):
+            continue
+        ref = _ATTR_R.search(tag)
+        style = _ATTR_S.search(tag)
+        kind = styles.get(int(style[1])) if style else None
+        if ref and kind and (_ATTR_T.search(tag) is None or b't="n"' in tag):
+            extras.formats[(int(ref[2]), column_index(ref[1]))] = kind
 
 
 def _read_errors(data: bytes, prefix: bytes, errors: dict[tuple[int, int], str]) -> None:
@@ -328,8 +346,10 @@ def _trim_far_cells(
         rb"<" + p + rb"row\b([^>]*?)(/?)>|<" + p + rb"c\b([^>]*?)(?:/>|>(.*?)</" + p + rb"c>)",
         re.S,
     )
-    value_tag = re.compile(rb"<" + p + rb"v>([^<]*)</" + p + rb"v>")
-    text_tag = re.compile(rb"<" + p + rb"t(?:\s[^>]*)?>([^<]*)</" + p + rb"t>")
+    tags = (
+        re.compile(rb"<" + p + rb"v>([^<]*)</" + p + rb"v>"),
+        re.compile(rb"<" + p + rb"t(?:\s[^>]*)?>([^<]*)</" + p + rb"t>"),
+    )
     row, col = 0, -1
     last_row, last_col = 0, -1
     far_row_cell, far_col_cell = None, None
@@ -350,23 +370,9 @@ def _trim_far_cells(
         if body is None:
             continue  # a styled cell without a value: calamine skips it too
         kind = _ATTR_T.search(attrs)
-        kind = kind[1] if kind else b"n"
-        if kind == b"inlineStr":
-            texts = text_tag.findall(body)
-            if not texts:
-                continue
-            empty = not html.unescape(b"".join(texts).decode("utf-8", "replace")).strip()
-        else:
-            value = value_tag.search(body)
-            if value is None:
-                continue
-            text = value[1]
-            if kind == b"s":
-                empty = text.strip().isdigit() and int(text) in blank_strings
-            elif kind in (b"str", b"n"):
-                empty = not html.unescape(text.decode("utf-8", "replace")).strip()
-            else:
-                empty = False
+        empty = _holds_nothing(kind[1] if kind else b"n", body, tags, blank_strings)
+        if empty is None:
+            continue
         if empty:
             blanks.append((row, col, match.start(), match.end()))
             continue
@@ -376,9 +382,9 @@ def _trim_far_cells(
             last_col, far_col_cell = col, (row, col)
     rows, cols = last_row, last_col + 1
     if cols > max_columns or rows * cols > max_cells:
-        far_cell = far_col_cell if cols > max_columns or far_row_cell is None else far_row_cell
-        if cols <= max_columns and far_row_cell is not None:
-            far_cell = far_row_cell
+        far_cell = (
+            far_row_cell if cols <= max_columns and far_row_cell is not None else far_col_cell
+        )
         r, c = far_cell or (rows, cols - 1)
         raise SheetTooLarge(f"{column_letter(c)}{r}", rows, cols)
     cut = [(start, end) for r, c, start, end in blanks if r > rows or c >= cols]
@@ -390,6 +396,27 @@ def _trim_far_cells(
         position = end
     pieces.append(xml[position:])
     return b"".join(pieces)
+
+
+def _holds_nothing(
+    kind: bytes, body: bytes, tags: tuple[re.Pattern, re.Pattern], blank_strings: set[int]
+) -> bool | None:
+    """Whether a cell's value is nothing but spaces or empty text; None: it has no value."""
+    value_tag, text_tag = tags
+    if kind == b"inlineStr":
+        texts = text_tag.findall(body)
+        if not texts:
+            return None
+        return not html.unescape(b"".join(texts).decode("utf-8", "replace")).strip()
+    value = value_tag.search(body)
+    if value is None:
+        return None
+    text = value[1]
+    if kind == b"s":
+        return text.strip().isdigit() and int(text) in blank_strings
+    if kind in (b"str", b"n"):
+        return not html.unescape(text.decode("utf-8", "replace")).strip()
+    return False
 
 
 def replace_members(data: bytes, replaced: dict[str, bytes]) -> bytes:
@@ -517,13 +544,23 @@ def scan_xls(data: bytes, max_cells: int, max_columns: int) -> dict[str, SheetEx
     stream = _ole_stream(data, ("Workbook", "Book"))
     if stream is None:
         return {}
+    formats, xf_formats, sheets = _xls_globals(stream)
+    kinds = {i: k for i, f in enumerate(xf_formats) if (k := format_kind(f, formats.get(f)))}
+    return {
+        name: _scan_xls_sheet(stream, name, start, kinds, max_cells, max_columns)
+        for name, start in sheets
+    }
+
+
+def _xls_globals(stream: bytes) -> tuple[dict[int, str], list[int], list[tuple[str, int]]]:
+    """The workbook globals, up to their EOF: number formats, the format of each XF, and the
+    worksheets with the offset of their records."""
     unpack = struct.unpack_from
-    size = len(stream)
     formats: dict[int, str] = {}
     xf_formats: list[int] = []
     sheets: list[tuple[str, int]] = []
     position = 0
-    while position + 4 <= size:  # the workbook globals, up to their EOF
+    while position + 4 <= len(stream):
         kind, length = unpack("<HH", stream, position)
         body = position + 4
         if kind == 0x041E and length >= 5:  # FORMAT
@@ -541,51 +578,62 @@ def scan_xls(data: bytes, max_cells: int, max_columns: int) -> dict[str, SheetEx
         elif kind == 0x000A:
             break
         position = body + length
-    kinds = {i: k for i, f in enumerate(xf_formats) if (k := format_kind(f, formats.get(f)))}
-    out: dict[str, SheetExtras] = {}
-    for name, start in sheets:
-        extras = out[name] = SheetExtras(has_styles=True)
-        last_row = last_col = -1
-        far_row = far_col = (0, 0)
-        position = start
-        while position + 4 <= size:
-            kind, length = unpack("<HH", stream, position)
-            body = position + 4
-            position = body + length
-            if kind == 0x000A:
-                break
-            if kind in _CELLS and length >= 6:
-                row, col, xf = unpack("<HHH", stream, body)
-                cols = ((col, xf),)
-                if kind == _BOOLERR and length >= 8 and stream[body + 7]:
-                    extras.errors[(row + 1, col)] = _XLS_ERRORS.get(stream[body + 6], "#N/A")
-                elif (
-                    kind == _FORMULA
-                    and length >= 14
-                    and stream[body + 12 : body + 14] == b"\xff\xff"
-                    and stream[body + 6] == 2  # an error result
-                ):
-                    extras.errors[(row + 1, col)] = _XLS_ERRORS.get(stream[body + 8], "#N/A")
-            elif kind == _MULRK and length >= 6:
-                row, first = unpack("<HH", stream, body)
-                count = (length - 6) // 6
-                cols = tuple(
-                    (first + i, unpack("<H", stream, body + 4 + 6 * i)[0]) for i in range(count)
-                )
-            else:
-                continue
-            for col, xf in cols:
-                if kinds and xf in kinds:
-                    extras.formats[(row + 1, col)] = kinds[xf]
-                if row > last_row:
-                    last_row, far_row = row, (row, col)
-                if col > last_col:
-                    last_col, far_col = col, (row, col)
-        rows, width = last_row + 1, last_col + 1
-        if width > max_columns or rows * width > max_cells:
-            r, c = far_col if width > max_columns else far_row
-            raise SheetTooLarge(f"{name}!{column_letter(c)}{r + 1}", rows, width)
-    return out
+    return formats, xf_formats, sheets
+
+
+def _scan_xls_sheet(
+    stream: bytes, name: str, start: int, kinds: dict[int, str], max_cells: int, max_columns: int
+) -> SheetExtras:
+    unpack = struct.unpack_from
+    extras = SheetExtras(has_styles=True)
+    last_row = last_col = -1
+    far_row = far_col = (0, 0)
+    position = start
+    while position + 4 <= len(stream):
+        kind, length = unpack("<HH", stream, position)
+        body = position + 4
+        position = body + length
+        if kind == 0x000A:
+            break
+        if kind in _CELLS and length >= 6:
+            row, col, xf = unpack("<HHH", stream, body)
+            cols = ((col, xf),)
+            _xls_error(stream, kind, body, length, row, col, extras.errors)
+        elif kind == _MULRK and length >= 6:
+            row, first = unpack("<HH", stream, body)
+            count = (length - 6) // 6
+            cols = tuple(
+                (first + i, unpack("<H", stream, body + 4 + 6 * i)[0]) for i in range(count)
+            )
+        else:
+            continue
+        for col, xf in cols:
+            if kinds and xf in kinds:
+                extras.formats[(row + 1, col)] = kinds[xf]
+            if row > last_row:
+                last_row, far_row = row, (row, col)
+            if col > last_col:
+                last_col, far_col = col, (row, col)
+    rows, width = last_row + 1, last_col + 1
+    if width > max_columns or rows * width > max_cells:
+        r, c = far_col if width > max_columns else far_row
+        raise SheetTooLarge(f"{name}!{column_letter(c)}{r + 1}", rows, width)
+    return extras
+
+
+def _xls_error(
+    stream: bytes, kind: int, body: int, length: int, row: int, col: int, errors: dict
+) -> None:
+    """The code of an error cell (a BOOLERR or a FORMULA whose result is an error)."""
+    if kind == _BOOLERR and length >= 8 and stream[body + 7]:
+        errors[(row + 1, col)] = _XLS_ERRORS.get(stream[body + 6], "#N/A")
+    elif (
+        kind == _FORMULA
+        and length >= 14
+        and stream[body + 12 : body + 14] == b"\xff\xff"
+        and stream[body + 6] == 2  # an error result
+    ):
+        errors[(row + 1, col)] = _XLS_ERRORS.get(stream[body + 8], "#N/A")
 
 
 def _ole_stream(data: bytes, names: tuple[str, ...]) -> bytes | None:

@@ -1,4 +1,4 @@
-"""Header detection: which row holds the column titles and which title means which field.
+"""Step 3 of reading: which row holds the column titles and which title means which field.
 
 Titles are compared as sets of word stems, so case, ё/е, spacing, punctuation, word order,
 inflection («последнего»/«последнее»), common abbreviations («Инв. №», «Посл. тех.») and units
@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from equipment.imports.excel.fields import FIELD_LABELS, FIELDS, REQUIRED_FIELDS
+from equipment.imports.excel.messages import N_, FileRejected, Message, quoted
+from equipment.imports.excel.values import column_letter, is_column_numbers_row
+
 
 def _phrases(text: str) -> tuple[str, ...]:
     """«a b; c» → ("a b", "c")."""
@@ -22,43 +26,6 @@ def _phrases(text: str) -> tuple[str, ...]:
 def _words(text: str) -> tuple[str, ...]:
     return tuple(text.split())
 
-
-FIELDS: tuple[str, ...] = (
-    "inventory_no", "name", "device_type", "model", "manufacturer", "factory_no",
-    "registration_no", "manufacture_year", "commissioned_on", "service_life_years",
-    "cycle_limit", "cycle_count", "pressure_mpa", "temperature_c", "medium", "capacity",
-    "status", "notes", "facility_code", "facility_name", "wear_pct", "assessed_on",
-    "last_inspection_on", "next_inspection_on",
-)  # fmt: skip
-REQUIRED_FIELDS: tuple[str, ...] = ("inventory_no", "name")
-
-# How the fields are called in messages
-FIELD_LABELS: dict[str, str] = {
-    "inventory_no": "Инвентарный номер",
-    "name": "Наименование",
-    "device_type": "Вид устройства",
-    "model": "Марка (модель)",
-    "manufacturer": "Изготовитель",
-    "factory_no": "Заводской номер",
-    "registration_no": "Регистрационный номер",
-    "manufacture_year": "Год изготовления",
-    "commissioned_on": "Дата ввода в эксплуатацию",
-    "service_life_years": "Срок службы, лет",
-    "cycle_limit": "Предельное число циклов",
-    "cycle_count": "Наработка, циклов",
-    "pressure_mpa": "Рабочее давление, МПа",
-    "temperature_c": "Рабочая температура, °C",
-    "medium": "Рабочая среда",
-    "capacity": "Грузоподъёмность / вместимость",
-    "status": "Статус",
-    "notes": "Примечание",
-    "facility_code": "Код ОПО",
-    "facility_name": "ОПО",
-    "wear_pct": "Износ, %",
-    "assessed_on": "Дата оценки износа",
-    "last_inspection_on": "Дата последнего освидетельствования",
-    "next_inspection_on": "Дата следующего освидетельствования",
-}
 
 # Aliases in Russian; English; Kazakh, separated by «;». Each is normalised like a title, so
 # inflection, word order, abbreviations and units need no separate entries.
@@ -324,9 +291,11 @@ _FIELD_QUALIFIERS = {
     ),
 }
 _QUALIFIER_REASONS = {
-    "service_life_years": "остаточный, фактический или продлённый срок — не нормативный срок "
-    "службы; не импортируется",
+    "service_life_years": N_(
+        "a residual, actual or extended life is not the normative service life; not imported"
+    ),
 }
+_FORMER_VALUE = N_("a former (old) value; not imported")
 
 
 # Columns the registry's own export computes (current wear, condition, forecasts): «Износ, %
@@ -335,11 +304,11 @@ _QUALIFIER_REASONS = {
 _COMPUTED = re.compile(
     r"(?<![\w])(?:расч[её]т|прогноз|computed|calculated|forecast|есептеу|болжам)(?![\w])", re.I
 )
-COMPUTED_REASON = "расчётный столбец (выгрузка реестра) — не импортируется"
+COMPUTED_REASON = N_("a computed column (the registry's export); not imported")
 
 
 @lru_cache(maxsize=4096)
-def classify_title(text: str) -> tuple[str | None, int, str | None]:
+def classify_title(text: str) -> tuple[str | None, int, Message | None]:
     """(field or ``""`` for the running number or None, how sure: 3 an alias word for word,
     2 an alias with date words left out, 1 a looser match; why not, when a qualifier such as
     «старый» or «остаточный» keeps the title from the field it names)."""
@@ -367,7 +336,7 @@ def classify_title(text: str) -> tuple[str | None, int, str | None]:
         found = _best_subset(key)
     if found:
         if key & _ANY_FIELD_QUALIFIERS:
-            return None, 0, "прежнее (старое) значение — не импортируется"
+            return None, 0, _FORMER_VALUE
         if key & _FIELD_QUALIFIERS.get(found, frozenset()):
             return None, 0, _QUALIFIER_REASONS[found]
     return found, (quality if found is not None else 0), None
@@ -404,6 +373,7 @@ class HeaderMatch:
     ignored: list[str] = field(default_factory=list)  # titles of columns not imported
     skip_rows: set[int] = field(default_factory=set)  # units / column-number rows under it
     ignored_reasons: dict[str, str] = field(default_factory=dict)  # ignored title -> why
+    number_columns: set[int] = field(default_factory=set)  # the running number («№ п/п»)
 
     @property
     def score(self) -> int:
@@ -411,7 +381,12 @@ class HeaderMatch:
 
     @property
     def mapping(self) -> dict[str, str]:
-        return {self.titles.get(i, _column_letter(i)): f for i, f in self.columns.items()}
+        return {self.titles.get(i, column_letter(i)): f for i, f in self.columns.items()}
+
+    def missing(self) -> list[str]:
+        """The labels of the required fields no column holds."""
+        found = set(self.columns.values())
+        return [FIELD_LABELS[name] for name in REQUIRED_FIELDS if name not in found]
 
 
 # {column title or 0-based column index: field, or None for «do not import»}
@@ -477,6 +452,48 @@ def _match_row(
     number: int, lines: list[list[Any]], user: dict[str | int, str | None]
 ) -> HeaderMatch:
     """Map the titles of one line, or of two lines read together (a two-level header)."""
+    titles = _titles(lines)
+    guesses, reasons = _guess_fields(titles, user)
+    # two columns for one field: the surer one (an exact title over «Инв. № (старый)»), then
+    # the first; the other is listed as ignored with the reason
+    best: dict[str, int] = {}
+    for col, (chosen, quality) in guesses.items():
+        if chosen and (chosen not in best or quality > guesses[best[chosen]][1]):
+            best[chosen] = col
+    columns: dict[int, str] = {}
+    ignored: list[str] = []
+    for col, title in titles.items():
+        chosen, _quality = guesses[col]
+        if chosen and best.get(chosen) == col:
+            columns[col] = chosen
+        else:
+            ignored.append(title)
+            if chosen:
+                reasons[title] = str(
+                    N_(
+                        "a second column for the field «%(field)s»: the column «%(taken)s» is "
+                        "taken",
+                        field=FIELD_LABELS[chosen],
+                        taken=titles[best[chosen]],
+                    )
+                )
+    taken = set(columns.values())
+    for key, chosen in user.items():  # index mappings onto columns without a title
+        if isinstance(key, int) and chosen and key not in titles and chosen not in taken:
+            columns[key] = chosen
+            taken.add(chosen)
+    return HeaderMatch(
+        header_row=number,
+        columns=columns,
+        titles=titles,
+        ignored=ignored,
+        ignored_reasons={t: r for t, r in reasons.items() if t in ignored},
+        number_columns={col for col, title in titles.items() if match_title(title) == ""},
+    )
+
+
+def _titles(lines: list[list[Any]]) -> dict[int, str]:
+    """Column → its title; the titles of a two-level header joined with « / »."""
     width = max((len(line) for line in lines), default=0)
     titles: dict[int, str] = {}
     for col in range(width):
@@ -488,9 +505,13 @@ def _match_row(
                 parts.append(text)
         if parts:
             titles[col] = " / ".join(parts)
-    columns: dict[int, str] = {}
-    ignored: list[str] = []
-    taken: set[str] = set()
+    return titles
+
+
+def _guess_fields(
+    titles: dict[int, str], user: dict[str | int, str | None]
+) -> tuple[dict[int, tuple[str | None, int]], dict[str, str]]:
+    """Column → (field, how sure), and why the titles kept from a field they name are."""
     # Fields the mapping places in this file: by index always (a column without a title is
     # still a column), by title only when that title is here. A remembered mapping names the
     # columns of an earlier file; the fields it does not place are recognised as usual.
@@ -512,36 +533,8 @@ def _match_row(
                 chosen = None
             guesses[col] = (chosen, quality)
             if why:
-                reasons[title] = why
-    # two columns for one field: the surer one (an exact title over «Инв. № (старый)»), then
-    # the first; the other is listed as ignored with the reason
-    best: dict[str, int] = {}
-    for col, (chosen, quality) in guesses.items():
-        if chosen and (chosen not in best or quality > guesses[best[chosen]][1]):
-            best[chosen] = col
-    for col, title in titles.items():
-        chosen, _quality = guesses[col]
-        if chosen and best.get(chosen) == col:
-            columns[col] = chosen
-            taken.add(chosen)
-        else:
-            ignored.append(title)
-            if chosen:
-                reasons[title] = (
-                    f"второй столбец для поля «{FIELD_LABELS[chosen]}»: взят столбец "
-                    f"«{titles[best[chosen]]}»"
-                )
-    for key, chosen in user.items():  # index mappings onto columns without a title
-        if isinstance(key, int) and chosen and key not in titles and chosen not in taken:
-            columns[key] = chosen
-            taken.add(chosen)
-    return HeaderMatch(
-        header_row=number,
-        columns=columns,
-        titles=titles,
-        ignored=ignored,
-        ignored_reasons={t: r for t, r in reasons.items() if t in ignored},
-    )
+                reasons[title] = str(why)
+    return guesses, reasons
 
 
 def _user_hits(match: HeaderMatch, user: dict[str | int, str | None]) -> int:
@@ -564,27 +557,6 @@ def _mark_rows_below(match: HeaderMatch, rows: list[tuple[int, list[Any]]]) -> l
         elif any(v is not None for v in row):
             break
     return units
-
-
-def is_column_numbers_row(row: Sequence[Any]) -> bool:
-    """A line «1 2 3 4 …» under the titles (as numbers or text)."""
-    numbers: list[int] = []
-    for value in row:
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            return False
-        if isinstance(value, int | float) and float(value).is_integer():
-            numbers.append(int(value))
-        elif isinstance(value, str) and value.strip().isdecimal():
-            numbers.append(int(value.strip()))
-        elif isinstance(value, str) and not value.strip():
-            continue
-        else:
-            return False
-    if len(numbers) < 3:
-        return False
-    return all(b == a + 1 for a, b in zip(numbers, numbers[1:], strict=False))
 
 
 # words of a units line that are not units of a title («Наработка, циклов» is a field)
@@ -646,17 +618,70 @@ def _normalise_user_mapping(mapping: ColumnMapping | None) -> dict[str | int, st
     for key, value in mapping.items():
         chosen = value or None
         if chosen is not None and chosen not in FIELDS:
-            raise ValueError(f"неизвестное поле в сопоставлении столбцов: {value!r}")
+            raise ValueError(
+                str(N_("an unknown field in the column mapping: %(field)s", field=repr(value)))
+            )
         if isinstance(key, bool) or not isinstance(key, int | str):
-            raise ValueError(f"столбец задаётся заголовком или номером, получено {key!r}")
+            raise ValueError(
+                str(
+                    N_(
+                        "a column is given by its title or its number, got %(key)s",
+                        key=repr(key),
+                    )
+                )
+            )
         out[key if isinstance(key, int) else _norm(key)] = chosen
     return out
 
 
-def _column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
+# ---------------------------------------------------------------------------- verdict
+
+
+class MissingColumns(FileRejected):
+    """Required columns are not recognised; the header found is kept for a mapping by hand."""
+
+    def __init__(self, message: Message, header: HeaderMatch, sheet_name: str, missing: list[str]):
+        super().__init__(message)
+        self.header = header
+        self.sheet_name = sheet_name
+        self.missing = missing  # labels of the missing fields («Инвентарный номер»)
+
+
+def not_a_list(header: HeaderMatch | None, sheet_name: str) -> FileRejected | None:
+    """Why a sheet is not an asset list (no header, or no required columns); None if it is."""
+    if header is None:
+        return FileRejected(
+            N_(
+                "No header row was found on the sheet «%(sheet)s»: its first rows have no "
+                "columns such as «Инвентарный номер», «Наименование», «Вид ТУ», «Год "
+                "изготовления». Check that this is an equipment list, or choose the columns "
+                "by hand.",
+                sheet=sheet_name,
+            )
+        )
+    missing = header.missing()
+    if not missing:
+        return None
+    none = N_("none")
+    return MissingColumns(
+        N_(
+            "The header row %(row)s of the sheet «%(sheet)s» lacks the required columns: "
+            "%(names)s. Recognised: %(recognised)s; not recognised: %(unknown)s. Rename the "
+            "columns or choose the mapping by hand.",
+            row=header.header_row,
+            sheet=sheet_name,
+            names=quoted(missing),
+            recognised=quoted(header.mapping) or none,
+            unknown=quoted(header.ignored) or none,
+        ),
+        header,
+        sheet_name,
+        missing,
+    )
+
+
+def short_reason(header: HeaderMatch | None) -> str:
+    """Why a sheet is not read, in a few words (the sheets' report)."""
+    if header is None:
+        return str(N_("no header row of an equipment list"))
+    return str(N_("no columns %(names)s", names=quoted(header.missing())))
