@@ -6,7 +6,6 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
@@ -37,17 +36,9 @@ def _login_first():
     return None
 
 
-IMPORT_STATUSES = {
-    "previewed": _l("checked, not loaded"),
-    "committing": _l("loading"),
-    "committed": _l("loaded"),
-    "superseded": _l("re-checked with another mapping"),
-}
-
-
 @bp.context_processor
 def _labels():
-    return {"labels": labels.for_templates(), "import_status": lambda s: IMPORT_STATUSES.get(s, s)}
+    return {"labels": labels.for_templates()}
 
 
 def _thresholds():
