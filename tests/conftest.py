@@ -4,8 +4,6 @@ and a small two-organization world to test scoping against."""
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import os
 import tempfile
 from dataclasses import dataclass
@@ -16,8 +14,6 @@ from sqlalchemy import create_engine, inspect, text
 
 os.environ.setdefault("OPO_INSTANCE_PATH", tempfile.mkdtemp(prefix="opo-instance-"))
 
-from flask.testing import FlaskClient  # noqa: E402
-
 from accounts.models import Organization, Region, Role, User  # noqa: E402
 from accounts.services import hash_password, issue_token  # noqa: E402
 from core.audit import append_only_lifted  # noqa: E402
@@ -27,19 +23,10 @@ from core.settings import normalise_database_url  # noqa: E402
 from equipment.catalog import DeviceType  # noqa: E402
 from equipment.models import Equipment, Facility  # noqa: E402
 from equipment.services import refresh_curves  # noqa: E402
+from tests.helpers.auth import PASSWORD, login  # noqa: E402
+from tests.helpers.clients import IsolatedClient  # noqa: E402
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
-PASSWORD = "password-123"
 KEEP_TABLES = {"regions", "alembic_version"}
-
-
-def need(condition: bool, reason: str) -> None:
-    """Skip with a reason locally; under CI a missing dependency is a failure."""
-    if condition:
-        return
-    if IN_CI:
-        pytest.fail(f"required under CI: {reason}")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -58,22 +45,6 @@ def database_url(tmp_path_factory) -> str:
     finally:
         engine.dispose()
     return url
-
-
-class IsolatedClient(FlaskClient):
-    """Runs every request in its own app context, as a real server does.
-
-    Without this, a request made while the test holds an app context (the `ctx` fixture) would
-    reuse that context: the same `g` (the logged-in user cached by Flask-Login) and the same
-    database session as the test, which hides bugs that only show across requests. After each
-    request the test's own session is expired, so the test reads what the request stored.
-    """
-
-    def open(self, *args, **kwargs):
-        response = contextvars.Context().run(super().open, *args, **kwargs)
-        with contextlib.suppress(RuntimeError):  # RuntimeError: the test holds no app context
-            db.session.expire_all()
-        return response
 
 
 @pytest.fixture(scope="session")
@@ -260,11 +231,6 @@ def world(make) -> World:
         national=make.user("national@example.kz", Role.REGULATOR),
         admin=make.user("admin@example.kz", Role.ADMIN),
     )
-
-
-def login(client, user_or_email, password: str = PASSWORD):
-    email = getattr(user_or_email, "email", user_or_email)
-    return client.post("/login", data={"email": email, "password": password})
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from accounts.models import Role
 from core.extensions import db
 from equipment.models import Equipment, Facility, ImportBatch
-from tests.browser.test_registry_ui import log_in
+from tests.helpers.browser import log_in
 
 pytestmark = pytest.mark.browser
 

@@ -11,13 +11,7 @@ from sqlalchemy import func, select
 
 from core.extensions import db
 from equipment.models import Equipment, Facility, ImportBatch
-from tests.integration.test_import import (
-    ENGLISH,
-    SAMPLE_FACILITIES,
-    api_upload,
-    sample,
-    upload,
-)
+from tests.helpers.imports import ENGLISH, SAMPLE_FACILITIES, api_upload, sample, upload
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from core.extensions import db
 from equipment import importing
 from equipment.importing import ImportRefused, commit_batch
 from equipment.models import Equipment, ImportBatch
-from tests.conftest import login
-from tests.integration.test_import import STALE, make_token, preview, row, xlsx
+from tests.helpers.auth import login
+from tests.helpers.imports import STALE, make_token, preview, row, xlsx
 
 ITEMS = 200
 ORIGINAL = "Котел исходный"

@@ -24,7 +24,7 @@ from core.jobs.models import ErrorCode, Job, JobStatus
 from core.jobs.worker import run_queued
 from equipment import exporting
 from equipment.catalog import DeviceType
-from tests.conftest import login
+from tests.helpers.auth import login
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

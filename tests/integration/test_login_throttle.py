@@ -21,7 +21,7 @@ import accounts.services
 from accounts.models import LoginAttempt, User
 from core.db import utcnow
 from core.extensions import db
-from tests.conftest import PASSWORD, login
+from tests.helpers.auth import PASSWORD, login
 
 PARALLEL = 40
 

@@ -14,7 +14,7 @@ from equipment.catalog import DeviceType, EquipmentStatus
 from equipment.excel import parse_asset_list, snapshot
 from equipment.excel.parse import ParseResult
 from equipment.excel.validate import ParsedRow
-from tests.unit.test_excel_parse import HEADER_RU, SAMPLE_NAMES, SAMPLES, row_ru, xlsx
+from tests.helpers.workbooks import HEADER_RU, SAMPLE_NAMES, SAMPLES, row_ru, xlsx
 
 
 def assert_same(loaded: ParseResult, parsed: ParseResult) -> None:
