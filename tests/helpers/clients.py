@@ -20,7 +20,16 @@ class IsolatedClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
+        # buffered: the body is read and the response closed at once, as a WSGI server closes
+        # it after sending; a downloaded file (send_file) is otherwise left open
+        kwargs.setdefault("buffered", True)
         response = contextvars.Context().run(super().open, *args, **kwargs)
+        # the body werkzeug encoded for the request (a temporary file above 500 KB): a server
+        # owns wsgi.input, here nobody closes it, least of all when the app refuses it unread
+        for answer in (*response.history, response):
+            body = answer.request.environ["wsgi.input"]
+            if body is not kwargs.get("input_stream"):  # the caller's own stream stays open
+                body.close()
         with contextlib.suppress(RuntimeError):  # RuntimeError: the test holds no app context
             db.session.expire_all()
         return response

@@ -52,7 +52,6 @@ from tests.helpers.imports import (
     preview,
     row,
     sample,
-    sample_path,
     save,
     upload,
     xlsx,
@@ -168,7 +167,7 @@ def one_c_groups(by_row: bool = False) -> dict:
     """inventory number (or Excel row) -> facility code from the group rows («ОПО: name») of
     the 1C sample."""
     by_name = {name: code for code, name in SAMPLE_FACILITIES.items()}
-    sheet = load_workbook(sample_path(ONE_C), read_only=True).worksheets[0]
+    sheet = load_workbook(io.BytesIO(sample(ONE_C)), read_only=True).worksheets[0]
     group, out = None, {}
     for number, values in enumerate(sheet.iter_rows(min_row=7, values_only=True), start=7):
         first = values[0]
@@ -240,7 +239,7 @@ def test_sample_files_give_the_expected_counts(site, name):
     assert count(Inspection, Inspection.kind == InspectionKind.EXAMINATION) == want["valid"]
 
     if name in FACILITY_COLUMN:  # the facility of each item is the one its row names
-        sheet = load_workbook(sample_path(name), read_only=True).worksheets[0]
+        sheet = load_workbook(io.BytesIO(sample(name)), read_only=True).worksheets[0]
         in_file = {
             str(values[INVENTORY_COLUMN[name]]): values[FACILITY_COLUMN[name]]
             for values in sheet.iter_rows(min_row=2, values_only=True)
