@@ -5,17 +5,20 @@ and a small two-organization world to test scoping against."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import tempfile
 from dataclasses import dataclass
 from datetime import date
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, event, inspect, text
+from werkzeug.security import generate_password_hash
 
 os.environ.setdefault("OPO_INSTANCE_PATH", tempfile.mkdtemp(prefix="opo-instance-"))
 
+from accounts import services as account_services  # noqa: E402
 from accounts.models import Organization, Region, Role, User  # noqa: E402
-from accounts.services import hash_password, issue_token  # noqa: E402
+from accounts.services import issue_token  # noqa: E402
 from core.audit import append_only_lifted  # noqa: E402
 from core.extensions import db  # noqa: E402
 from core.factory import create_app  # noqa: E402
@@ -27,6 +30,30 @@ from tests.helpers.auth import PASSWORD, login  # noqa: E402
 from tests.helpers.clients import IsolatedClient  # noqa: E402
 
 KEEP_TABLES = {"regions", "alembic_version"}
+# The passwords of the suite are hashed with scrypt at a low cost (N=2**10 instead of werkzeug's
+# 2**15: a check takes ~1 ms instead of ~100 ms, and the suite checks thousands); the real hash,
+# the dummy one for unknown e-mails included, is the same function at another cost. A test that
+# measures what a check costs asks for the real one: @pytest.mark.real_password_cost.
+TEST_PASSWORD_METHOD = "scrypt:1024:8:1"
+REAL_HASH_PASSWORD = account_services.hash_password
+
+
+def cheap_hash_password(password: str) -> str:
+    return generate_password_hash(password, method=TEST_PASSWORD_METHOD)
+
+
+account_services.hash_password = cheap_hash_password
+
+
+@pytest.fixture(autouse=True)
+def _password_cost(request, monkeypatch):
+    if request.node.get_closest_marker("real_password_cost") is None:
+        yield
+        return
+    monkeypatch.setattr(account_services, "hash_password", REAL_HASH_PASSWORD)
+    account_services._dummy_hash.cache_clear()  # the dummy is made at the cost of this test
+    yield
+    account_services._dummy_hash.cache_clear()
 
 
 @pytest.fixture(scope="session")
@@ -62,8 +89,22 @@ def app(database_url):
     with app.app_context():
         from flask_migrate import upgrade
 
+        event.listen(db.engine, "connect", _commit_without_flush)
         upgrade()
     return app
+
+
+def _commit_without_flush(dbapi_connection, _record) -> None:
+    """A commit returns before the database flushes it to disk (a test database need not
+    survive a power cut): what transactions see and lock is unchanged, only the fsync goes."""
+    cursor = dbapi_connection.cursor()
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor.execute("PRAGMA synchronous=OFF")
+    else:
+        cursor.execute("SET synchronous_commit TO off")
+    cursor.close()
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.commit()  # psycopg opened a transaction for the SET
 
 
 @pytest.fixture(autouse=True)
@@ -103,13 +144,15 @@ def runner(app):
     return app.test_cli_runner()
 
 
-_HASH: dict[str, str] = {}
+_HASH: dict[object, str] = {}
 
 
 def password_hash() -> str:
-    if PASSWORD not in _HASH:
-        _HASH[PASSWORD] = hash_password(PASSWORD)
-    return _HASH[PASSWORD]
+    """PASSWORD hashed once per cost (see TEST_PASSWORD_METHOD)."""
+    hasher = account_services.hash_password
+    if hasher not in _HASH:
+        _HASH[hasher] = hasher(PASSWORD)
+    return _HASH[hasher]
 
 
 class Maker:
