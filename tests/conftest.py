@@ -120,11 +120,43 @@ def _clean_tables(request):
         names = [t.name for t in db.metadata.sorted_tables if t.name not in KEEP_TABLES]
         with engine.begin() as conn:
             if engine.dialect.name == "postgresql":
-                conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
+                _empty_postgresql(conn, names)
             else:  # DELETE fires the audit trail's append-only triggers: lifted meanwhile
                 with append_only_lifted(conn):
                     for name in reversed(names):
                         conn.execute(text(f"DELETE FROM {name}"))
+
+
+_SEQUENCES: list[str] = []
+
+
+def _empty_postgresql(conn, names: list[str]) -> None:
+    """What TRUNCATE … RESTART IDENTITY did, at a fraction of its cost: a TRUNCATE of every
+    table makes new files for each (~80 ms a test), a DELETE of the few rows a test made takes
+    a millisecond or two. Children first; audit_events by TRUNCATE (its append-only trigger
+    refuses DELETE, TRUNCATE fires no row trigger), and only when it has rows; then every
+    sequence starts again at 1."""
+    for name in reversed(names):
+        if name != "audit_events":
+            conn.execute(text(f"DELETE FROM {name}"))
+        elif conn.execute(text("SELECT EXISTS (SELECT 1 FROM audit_events)")).scalar():
+            conn.execute(text("TRUNCATE audit_events"))
+    if not _SEQUENCES:
+        _SEQUENCES.extend(
+            conn.execute(
+                text(
+                    "SELECT pg_get_serial_sequence(quote_ident(table_name), column_name) "
+                    "FROM information_schema.columns WHERE table_schema = current_schema() "
+                    "AND table_name = ANY(:names) "
+                    "AND (is_identity = 'YES' OR column_default LIKE 'nextval(%')"
+                ),
+                {"names": names},
+            ).scalars()
+        )
+    conn.execute(
+        text("SELECT setval(CAST(s AS regclass), 1, false) FROM unnest(CAST(:s AS text[])) s"),
+        {"s": _SEQUENCES},
+    )
 
 
 @pytest.fixture
