@@ -20,7 +20,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed-run
 
 translations:
-	$(BIN)/pybabel compile -d translations
+	$(BIN)/pybabel compile -d core/translations
 
 # The server and, beside it, the background worker (large exports run there); stopping the
 # server (Ctrl-C) stops the worker too.
@@ -40,9 +40,9 @@ lint: $(VENV)/.installed-test
 
 # Re-extract messages after changing user-facing text, then translate the new ones in the .po.
 messages: $(VENV)/.installed-run
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ -o translations/messages.pot \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ -o core/translations/messages.pot \
 		--ignore-dirs=".venv tests bench migrations" .
-	$(BIN)/pybabel update -N -i translations/messages.pot -d translations
+	$(BIN)/pybabel update -N -i core/translations/messages.pot -d core/translations
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info build

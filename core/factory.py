@@ -19,7 +19,8 @@ from core.extensions import api, csrf, db, login_manager, migrate
 from core.settings import load_settings
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-MIGRATIONS_DIR = str(PROJECT_DIR / "migrations")
+# Alembic's scripts ship inside the package, so an installed wheel can `flask db upgrade`
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
 # The domain packages, from the lowest layer up (the layer rule is in pyproject.toml). The
 # factory names packages, never their modules: each one's init_app plugs in all it has.
 DOMAIN_PACKAGES = ("accounts", "equipment")

@@ -37,7 +37,6 @@ def init_app(app) -> None:
     babel.init_app(
         app,
         locale_selector=select_locale,
-        default_translation_directories=str(
-            Path(__file__).resolve().parent.parent / "translations"
-        ),
+        # the catalogs ship inside the package (compiled .mo in the wheel), not beside the checkout
+        default_translation_directories=str(Path(__file__).resolve().parent / "translations"),
     )

@@ -25,7 +25,7 @@ from equipment.wear import (
     start_date,
 )
 
-# The note an import writes on a wear value its file gave no date for (equipment.importing)
+# The note an import writes on a wear value its file gave no date for (equipment.imports.apply)
 UNDATED_IMPORT_NOTE = "Дата оценки в файле не указана: принята дата загрузки."
 
 

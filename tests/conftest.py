@@ -4,22 +4,21 @@ and a small two-organization world to test scoping against."""
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import os
+import sqlite3
 import tempfile
 from dataclasses import dataclass
 from datetime import date
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, event, inspect, text
+from werkzeug.security import generate_password_hash
 
 os.environ.setdefault("OPO_INSTANCE_PATH", tempfile.mkdtemp(prefix="opo-instance-"))
 
-from flask.testing import FlaskClient  # noqa: E402
-
+from accounts import services as account_services  # noqa: E402
 from accounts.models import Organization, Region, Role, User  # noqa: E402
-from accounts.services import hash_password, issue_token  # noqa: E402
+from accounts.services import issue_token  # noqa: E402
 from core.audit import append_only_lifted  # noqa: E402
 from core.extensions import db  # noqa: E402
 from core.factory import create_app  # noqa: E402
@@ -27,19 +26,34 @@ from core.settings import normalise_database_url  # noqa: E402
 from equipment.catalog import DeviceType  # noqa: E402
 from equipment.models import Equipment, Facility  # noqa: E402
 from equipment.services import refresh_curves  # noqa: E402
+from tests.helpers.auth import PASSWORD, login  # noqa: E402
+from tests.helpers.clients import IsolatedClient  # noqa: E402
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
-PASSWORD = "password-123"
 KEEP_TABLES = {"regions", "alembic_version"}
+# The passwords of the suite are hashed with scrypt at a low cost (N=2**10 instead of werkzeug's
+# 2**15: a check takes ~1 ms instead of ~100 ms, and the suite checks thousands); the real hash,
+# the dummy one for unknown e-mails included, is the same function at another cost. A test that
+# measures what a check costs asks for the real one: @pytest.mark.real_password_cost.
+TEST_PASSWORD_METHOD = "scrypt:1024:8:1"
+REAL_HASH_PASSWORD = account_services.hash_password
 
 
-def need(condition: bool, reason: str) -> None:
-    """Skip with a reason locally; under CI a missing dependency is a failure."""
-    if condition:
+def cheap_hash_password(password: str) -> str:
+    return generate_password_hash(password, method=TEST_PASSWORD_METHOD)
+
+
+account_services.hash_password = cheap_hash_password
+
+
+@pytest.fixture(autouse=True)
+def _password_cost(request, monkeypatch):
+    if request.node.get_closest_marker("real_password_cost") is None:
+        yield
         return
-    if IN_CI:
-        pytest.fail(f"required under CI: {reason}")
-    pytest.skip(reason)
+    monkeypatch.setattr(account_services, "hash_password", REAL_HASH_PASSWORD)
+    account_services._dummy_hash.cache_clear()  # the dummy is made at the cost of this test
+    yield
+    account_services._dummy_hash.cache_clear()
 
 
 @pytest.fixture(scope="session")
@@ -60,22 +74,6 @@ def database_url(tmp_path_factory) -> str:
     return url
 
 
-class IsolatedClient(FlaskClient):
-    """Runs every request in its own app context, as a real server does.
-
-    Without this, a request made while the test holds an app context (the `ctx` fixture) would
-    reuse that context: the same `g` (the logged-in user cached by Flask-Login) and the same
-    database session as the test, which hides bugs that only show across requests. After each
-    request the test's own session is expired, so the test reads what the request stored.
-    """
-
-    def open(self, *args, **kwargs):
-        response = contextvars.Context().run(super().open, *args, **kwargs)
-        with contextlib.suppress(RuntimeError):  # RuntimeError: the test holds no app context
-            db.session.expire_all()
-        return response
-
-
 @pytest.fixture(scope="session")
 def app(database_url):
     app = create_app(
@@ -91,8 +89,22 @@ def app(database_url):
     with app.app_context():
         from flask_migrate import upgrade
 
+        event.listen(db.engine, "connect", _commit_without_flush)
         upgrade()
     return app
+
+
+def _commit_without_flush(dbapi_connection, _record) -> None:
+    """A commit returns before the database flushes it to disk (a test database need not
+    survive a power cut): what transactions see and lock is unchanged, only the fsync goes."""
+    cursor = dbapi_connection.cursor()
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor.execute("PRAGMA synchronous=OFF")
+    else:
+        cursor.execute("SET synchronous_commit TO off")
+    cursor.close()
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.commit()  # psycopg opened a transaction for the SET
 
 
 @pytest.fixture(autouse=True)
@@ -108,11 +120,43 @@ def _clean_tables(request):
         names = [t.name for t in db.metadata.sorted_tables if t.name not in KEEP_TABLES]
         with engine.begin() as conn:
             if engine.dialect.name == "postgresql":
-                conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
+                _empty_postgresql(conn, names)
             else:  # DELETE fires the audit trail's append-only triggers: lifted meanwhile
                 with append_only_lifted(conn):
                     for name in reversed(names):
                         conn.execute(text(f"DELETE FROM {name}"))
+
+
+_SEQUENCES: list[str] = []
+
+
+def _empty_postgresql(conn, names: list[str]) -> None:
+    """What TRUNCATE … RESTART IDENTITY did, at a fraction of its cost: a TRUNCATE of every
+    table makes new files for each (~80 ms a test), a DELETE of the few rows a test made takes
+    a millisecond or two. Children first; audit_events by TRUNCATE (its append-only trigger
+    refuses DELETE, TRUNCATE fires no row trigger), and only when it has rows; then every
+    sequence starts again at 1."""
+    for name in reversed(names):
+        if name != "audit_events":
+            conn.execute(text(f"DELETE FROM {name}"))
+        elif conn.execute(text("SELECT EXISTS (SELECT 1 FROM audit_events)")).scalar():
+            conn.execute(text("TRUNCATE audit_events"))
+    if not _SEQUENCES:
+        _SEQUENCES.extend(
+            conn.execute(
+                text(
+                    "SELECT pg_get_serial_sequence(quote_ident(table_name), column_name) "
+                    "FROM information_schema.columns WHERE table_schema = current_schema() "
+                    "AND table_name = ANY(:names) "
+                    "AND (is_identity = 'YES' OR column_default LIKE 'nextval(%')"
+                ),
+                {"names": names},
+            ).scalars()
+        )
+    conn.execute(
+        text("SELECT setval(CAST(s AS regclass), 1, false) FROM unnest(CAST(:s AS text[])) s"),
+        {"s": _SEQUENCES},
+    )
 
 
 @pytest.fixture
@@ -132,13 +176,15 @@ def runner(app):
     return app.test_cli_runner()
 
 
-_HASH: dict[str, str] = {}
+_HASH: dict[object, str] = {}
 
 
 def password_hash() -> str:
-    if PASSWORD not in _HASH:
-        _HASH[PASSWORD] = hash_password(PASSWORD)
-    return _HASH[PASSWORD]
+    """PASSWORD hashed once per cost (see TEST_PASSWORD_METHOD)."""
+    hasher = account_services.hash_password
+    if hasher not in _HASH:
+        _HASH[hasher] = hasher(PASSWORD)
+    return _HASH[hasher]
 
 
 class Maker:
@@ -260,11 +306,6 @@ def world(make) -> World:
         national=make.user("national@example.kz", Role.REGULATOR),
         admin=make.user("admin@example.kz", Role.ADMIN),
     )
-
-
-def login(client, user_or_email, password: str = PASSWORD):
-    email = getattr(user_or_email, "email", user_or_email)
-    return client.post("/login", data={"email": email, "password": password})
 
 
 @pytest.fixture

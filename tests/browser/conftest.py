@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import need
+from tests.helpers.ci import need
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from core.extensions import db
 from equipment.demo import DEMO_PASSWORD, seed_demo
 from equipment.models import Equipment
-from tests.browser.test_registry_ui import log_in, open_as
+from tests.helpers.browser import log_in, open_as
 
 pytestmark = pytest.mark.browser
 

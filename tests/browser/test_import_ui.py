@@ -19,7 +19,7 @@ from accounts.models import Role
 from core.extensions import db
 from equipment.imports.models import ImportBatch
 from equipment.models import Equipment, Facility
-from tests.browser.test_registry_ui import log_in
+from tests.helpers.browser import log_in
 
 pytestmark = pytest.mark.browser
 

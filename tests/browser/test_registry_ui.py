@@ -23,7 +23,7 @@ from core.extensions import db
 from equipment import services
 from equipment.catalog import AssessmentMethod, Condition, DeviceType
 from equipment.models import Equipment
-from tests.conftest import PASSWORD
+from tests.helpers.browser import log_in, open_as
 
 pytestmark = pytest.mark.browser
 
@@ -102,20 +102,6 @@ def fleet(world, make, app) -> Fleet:
 
 
 # ---------------------------------------------------------------------------- helpers
-
-
-def log_in(page: Page, email: str, password: str = PASSWORD) -> None:
-    page.locator("#email").fill(email)
-    page.locator("#password").fill(password)
-    page.locator("form.login button[type=submit]").click()
-
-
-def open_as(page: Page, email: str, path: str = "/") -> None:
-    """Ask for a page anonymously, log in on the login page it sends to, land on it."""
-    page.goto(path)
-    expect(page).to_have_url(re.compile(r"/login\?next="))
-    log_in(page, email)
-    expect(page).to_have_url(re.compile(re.escape(path) + r"\??$"))
 
 
 def expect_inventory(page: Page, numbers: list[str]) -> None:

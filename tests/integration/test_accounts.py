@@ -6,7 +6,7 @@ import time
 
 from accounts.models import User
 from core.extensions import db
-from tests.conftest import PASSWORD, login
+from tests.helpers.auth import PASSWORD, login
 
 
 def test_login_page_is_russian_by_default(client, app):

@@ -19,9 +19,9 @@ from accounts.models import Role, User, UserSession
 from core.audit import AuditEvent
 from core.extensions import db
 from core.validation import ValidationFailed
-from tests.conftest import PASSWORD, login
-from tests.integration.test_api import Api, field_errors
-from tests.integration.test_organizations import form_errors
+from tests.helpers.auth import PASSWORD, login
+from tests.helpers.clients import Api
+from tests.helpers.errors import field_errors, form_errors
 
 
 def user_state() -> tuple:

@@ -22,32 +22,12 @@ from equipment.imports.planner import ImportOptions
 from equipment.models import ConditionAssessment, Equipment, Facility, Inspection
 from equipment.services import refresh_curves
 from equipment.wear import add_years
+from tests.helpers.clients import Api
+from tests.helpers.errors import field_errors
 
 TODAY = clock.today()
 LIFE_DAYS = 20 * 365.25  # the fleet's normative service life, in days
 HUGE_ID = 10**20  # a well-formed id beyond every integer column
-
-
-class Api:
-    """Bearer-token client; each request runs in an application context of its own."""
-
-    def __init__(self, app, token: str):
-        self.app = app
-        self.client = app.test_client()
-        self.headers = {"Authorization": f"Bearer {token}"}
-
-    def open(self, url: str, method: str = "GET", **kwargs):
-        with self.app.app_context():
-            return self.client.open(url, method=method, headers=self.headers, **kwargs)
-
-    def get(self, url: str):
-        return self.open(url)
-
-    def post(self, url: str, **kwargs):
-        return self.open(url, "POST", **kwargs)
-
-    def patch(self, url: str, **kwargs):
-        return self.open(url, "PATCH", **kwargs)
 
 
 @pytest.fixture
@@ -119,13 +99,6 @@ def inventory(api: Api, query: str = "") -> list[str]:
     response = api.get(f"/api/v1/equipment{query}")
     assert response.status_code == 200, response.get_json()
     return [item["inventory_no"] for item in response.get_json()["items"]]
-
-
-def field_errors(response) -> dict:
-    assert response.mimetype == "application/json"
-    body = response.get_json()
-    assert body["code"] == response.status_code
-    return body["errors"]["json"]
 
 
 def counts() -> dict[str, int]:

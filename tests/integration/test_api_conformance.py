@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from tests.conftest import need
+from tests.helpers.ci import need
 
 try:
     import schemathesis

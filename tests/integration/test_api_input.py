@@ -12,13 +12,7 @@ from sqlalchemy import func, select
 from core.extensions import db
 from equipment.imports.models import ImportBatch
 from equipment.models import Equipment, Facility
-from tests.integration.test_import import (
-    ENGLISH,
-    SAMPLE_FACILITIES,
-    api_upload,
-    sample,
-    upload,
-)
+from tests.helpers.imports import ENGLISH, SAMPLE_FACILITIES, api_upload, sample, upload
 
 
 @pytest.fixture

@@ -21,8 +21,8 @@ from equipment.imports.models import ImportBatch
 from equipment.imports.planner import ImportOptions
 from equipment.imports.refused import ImportRefused
 from equipment.models import Equipment
-from tests.conftest import login
-from tests.integration.test_import import STALE, make_token, preview, row, xlsx
+from tests.helpers.auth import login
+from tests.helpers.imports import STALE, make_token, preview, row, xlsx
 
 ITEMS = 200
 ORIGINAL = "Котел исходный"

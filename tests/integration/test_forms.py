@@ -12,28 +12,8 @@ from sqlalchemy import select
 from core import clock
 from core.extensions import db
 from equipment.models import ConditionAssessment, Equipment, Facility
-
-
-def equipment_form(world, **overrides) -> dict:
-    form = {
-        "facility_id": str(world.fac_a.id),
-        "inventory_no": world.item_a.inventory_no,
-        "name": world.item_a.name,
-        "device_type": "steam_boiler",
-        "manufacture_year": "1999",
-        "commissioned_on": "2000-01-01",
-        "service_life_years": "20",
-        "service_life_source": "manufacturer",
-        "status": "in_service",
-    }
-    form.update(overrides)
-    return form
-
-
-def field_error(page: str, field: str) -> str:
-    match = re.search(rf'id="{field}-error"[^>]*>(.*?)</', page, re.S)
-    assert match, f"no error shown next to {field}"
-    return match.group(1).strip()
+from tests.helpers.errors import field_error
+from tests.helpers.forms import equipment_form
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,8 @@ import time
 import pytest
 
 from core.extensions import db
-from tests.integration.test_scoping import Actor, changed_tables, db_state
+from tests.helpers.actors import Actor
+from tests.helpers.db_state import changed_tables, db_state
 
 MB = 1024 * 1024
 JSON = "application/json"

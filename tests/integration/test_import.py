@@ -12,16 +12,13 @@ import hashlib
 import html
 import io
 import json
-import os
 import random
 import re
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 
 import pytest
-from flask import current_app
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
@@ -29,84 +26,45 @@ from core.audit import AuditEvent
 from core.extensions import db
 from equipment.catalog import AssessmentMethod, DeviceType, EquipmentStatus, InspectionKind
 from equipment.imports import apply, batches
-from equipment.imports.batches import commit_batch, preview_batch
-from equipment.imports.excel import FileRejected, Limits
+from equipment.imports.excel import FileRejected
 from equipment.imports.models import ColumnMapping, ImportBatch
-from equipment.imports.planner import ImportOptions
 from equipment.imports.refused import ImportRefused
 from equipment.models import ConditionAssessment, Equipment, Facility, Inspection
 from equipment.services import refresh_curves
-from tests.conftest import need
-
-SAMPLES = Path(os.environ.get("OPO_SAMPLES_DIR", Path(__file__).parents[1] / "samples"))
+from tests.helpers.imports import (
+    CLEAN,
+    COLUMNS,
+    ENGLISH,
+    ONE_C,
+    SAMPLE_FACILITIES,
+    SAMPLES,
+    STALE,
+    api_upload,
+    commit,
+    load,
+    make_token,
+    preview,
+    row,
+    sample,
+    save,
+    upload,
+    xlsx,
+)
 
 ORG_BIN = "040540526019"
-SAMPLE_FACILITIES = {
-    "OPO-01": "Котельная №1",
-    "OPO-02": "Котельная №2",
-    "OPO-03": "Компрессорная станция",
-    "OPO-04": "Склад ГСМ",
-    "OPO-05": "Цех подъёмных сооружений",
-}
-CLEAN, ONE_C, ENGLISH = "asset_list_clean_ru", "asset_list_1c_export", "asset_list_en"
 # column of the facility code in the samples that have one (0-based)
 FACILITY_COLUMN = {CLEAN: 13, ENGLISH: 12}
 INVENTORY_COLUMN = {CLEAN: 0, ONE_C: 1, ENGLISH: 0}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-STALE = "Реестр изменился после предпросмотра"
 ALREADY = "Этот файл уже загружен"
-
-COLUMNS = [
-    "Код ОПО",
-    "Инвентарный номер",
-    "Наименование",
-    "Вид устройства",
-    "Год изготовления",
-    "Дата ввода в эксплуатацию",
-    "Срок службы, лет",
-    "Износ, %",
-]
 
 
 # ---------------------------------------------------------------------------- helpers
 
 
-def sample_path(name: str) -> Path:
-    path = SAMPLES / f"{name}.xlsx"
-    need(path.exists(), f"sample file {path} is not available")
-    return path
-
-
-def sample(name: str) -> bytes:
-    return sample_path(name).read_bytes()
-
-
 def expected(name: str) -> dict:
     return json.loads((SAMPLES / f"{name}.expected.json").read_text(encoding="utf-8"))
-
-
-def row(code, inv, name, kind="котел паровой", year=1990, commissioned=None, life=20, wear=50.0):
-    return [code, inv, name, kind, year, commissioned or datetime(year + 1, 3, 1), life, wear]
-
-
-def xlsx(rows, header=COLUMNS, title: str | None = None) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "Реестр"
-    if title:
-        sheet.append([title])
-    if header:
-        sheet.append(list(header))
-    for values in rows:
-        sheet.append(list(values))
-    return save(book)
-
-
-def save(book) -> bytes:
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 def edited(data: bytes, changes: dict[str, object]) -> bytes:
@@ -116,33 +74,6 @@ def edited(data: bytes, changes: dict[str, object]) -> bytes:
     for ref, value in changes.items():
         sheet[ref] = value
     return save(book)
-
-
-def thresholds():
-    return current_app.config["WEAR_THRESHOLDS"]
-
-
-def preview(org, data: bytes, filename="list.xlsx", actor=None, limits=None, **options):
-    batch, plan = preview_batch(
-        db.session, actor, org, data, filename, ImportOptions(**options), limits or Limits()
-    )
-    db.session.commit()
-    return batch, plan
-
-
-def commit(batch, actor=None, **options) -> dict:
-    try:
-        counts = commit_batch(db.session, actor, batch, ImportOptions(**options), thresholds())
-    except Exception:
-        db.session.rollback()
-        raise
-    db.session.commit()
-    return counts
-
-
-def load(org, data: bytes, actor=None, filename="list.xlsx", **options) -> dict:
-    batch, _plan = preview(org, data, filename, actor)
-    return commit(batch, actor, **options)
 
 
 def count(model, *where) -> int:
@@ -206,31 +137,6 @@ def page_counts(page: str) -> dict[str, int]:
     return {key: int(value) for key, value in found}
 
 
-def upload(client, data: bytes, filename="list.xlsx", **form):
-    return client.post(
-        "/imports",
-        data={"file": (io.BytesIO(data), filename), **form},
-        content_type="multipart/form-data",
-    )
-
-
-def api_upload(client, token: str, data: bytes, filename="list.xlsx", **form):
-    return client.post(
-        "/api/v1/imports",
-        data={"file": (io.BytesIO(data), filename), **form},
-        headers={"Authorization": f"Bearer {token}"},
-        content_type="multipart/form-data",
-    )
-
-
-def make_token(user) -> str:
-    from accounts.services import issue_token
-
-    _token, plain = issue_token(db.session, user, "test")
-    db.session.commit()
-    return plain
-
-
 def api_commit(client, token: str, batch_id: int, body: dict | None = None):
     return client.post(
         f"/api/v1/imports/{batch_id}/commit",
@@ -255,7 +161,7 @@ def one_c_groups(by_row: bool = False) -> dict:
     """inventory number (or Excel row) -> facility code from the group rows («ОПО: name») of
     the 1C sample."""
     by_name = {name: code for code, name in SAMPLE_FACILITIES.items()}
-    sheet = load_workbook(sample_path(ONE_C), read_only=True).worksheets[0]
+    sheet = load_workbook(io.BytesIO(sample(ONE_C)), read_only=True).worksheets[0]
     group, out = None, {}
     for number, values in enumerate(sheet.iter_rows(min_row=7, values_only=True), start=7):
         first = values[0]
@@ -327,7 +233,7 @@ def test_sample_files_give_the_expected_counts(site, name):
     assert count(Inspection, Inspection.kind == InspectionKind.EXAMINATION) == want["valid"]
 
     if name in FACILITY_COLUMN:  # the facility of each item is the one its row names
-        sheet = load_workbook(sample_path(name), read_only=True).worksheets[0]
+        sheet = load_workbook(io.BytesIO(sample(name)), read_only=True).worksheets[0]
         in_file = {
             str(values[INVENTORY_COLUMN[name]]): values[FACILITY_COLUMN[name]]
             for values in sheet.iter_rows(min_row=2, values_only=True)

@@ -24,7 +24,7 @@ from core.jobs.models import ErrorCode, Job, JobStatus
 from core.jobs.worker import run_queued
 from equipment.catalog import DeviceType
 from equipment.registry import export
-from tests.conftest import login
+from tests.helpers.auth import login
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

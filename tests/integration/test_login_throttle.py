@@ -21,7 +21,7 @@ import accounts.services
 from accounts.models import LoginAttempt, User
 from core.db import utcnow
 from core.extensions import db
-from tests.conftest import PASSWORD, login
+from tests.helpers.auth import PASSWORD, login
 
 PARALLEL = 40
 
@@ -308,6 +308,7 @@ def test_unknown_and_disabled_e_mails_cost_one_hash_check_too(client, world, mon
     assert {h.split("$")[0] for h in checks.hashes} == {method}
 
 
+@pytest.mark.real_password_cost
 def test_a_wrong_password_takes_as_long_for_any_e_mail(client, world, app, monkeypatch):
     monkeypatch.setitem(app.config, "LOGIN_FREE_ATTEMPTS", 100)
     _disable(world.eng_b)

@@ -12,8 +12,9 @@ from sqlalchemy.exc import IntegrityError
 
 from core.extensions import db
 from equipment.models import Equipment
-from tests.integration.test_forms import equipment_form, field_error
-from tests.integration.test_import import load, preview, row, xlsx
+from tests.helpers.errors import field_error
+from tests.helpers.forms import equipment_form
+from tests.helpers.imports import load, preview, row, xlsx
 
 # world.item_a is «A-INV-1 — Котел ДЕ-25 Альфа» in facility A-01
 NAMED = "уже есть в реестре: A-INV-1 — Котел ДЕ-25 Альфа (A-01)"

@@ -4,7 +4,6 @@ Who may reach which route is tested in test_scoping.py; here the administrator's
 
 from __future__ import annotations
 
-import html
 import re
 
 import pytest
@@ -13,19 +12,13 @@ from sqlalchemy import func, select
 from accounts.models import Organization, User
 from core.audit import AuditEvent
 from core.extensions import db
-from tests.conftest import login
-from tests.integration.test_api import Api, field_errors
+from tests.helpers.auth import login
+from tests.helpers.clients import Api
+from tests.helpers.errors import field_errors, form_errors
 
 NEW_BIN = "120340001230"  # valid check digits, not used by the world
 OTHER_BIN = "081140012340"
 BAD_CHECKSUM = "120340001231"
-
-
-def form_errors(response) -> dict[str, str]:
-    """The messages next to the fields of a page: {field id: message}."""
-    page = response.get_data(as_text=True)
-    found = re.findall(r'<div class="error" id="([\w-]+)-error">([^<]*)</div>', page)
-    return {name: html.unescape(message) for name, message in found}
 
 
 def org_state() -> tuple:

@@ -12,7 +12,8 @@ from accounts.models import LoginAttempt, UserSession
 from core.extensions import db
 from core.factory import create_app
 from core.settings import load_settings
-from tests.conftest import PASSWORD, IsolatedClient
+from tests.helpers.auth import PASSWORD
+from tests.helpers.clients import IsolatedClient
 
 CLIENT = "203.0.113.7"
 

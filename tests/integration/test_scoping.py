@@ -33,7 +33,8 @@ from equipment.imports.batches import preview_batch
 from equipment.imports.models import ImportBatch
 from equipment.imports.planner import ImportOptions
 from equipment.models import Equipment, Facility
-from tests.conftest import login
+from tests.helpers.actors import Actor
+from tests.helpers.db_state import changed_tables, db_state
 
 YESTERDAY = (clock.today() - timedelta(days=1)).isoformat()
 NEXT_YEAR = (clock.today() + timedelta(days=365)).isoformat()
@@ -488,45 +489,6 @@ def test_every_other_route_is_classified(app):
 # ---------------------------------------------------------------------------- helpers
 
 
-class Actor:
-    """A user with a logged-in browser session and an API token.
-
-    Each request runs in an application context of its own, as in production: the tests'
-    context (``ctx``) would otherwise share ``g`` (Flask-Login's current user) and the database
-    session between requests of different users.
-    """
-
-    def __init__(self, app, make, user: User | None):
-        self.app = app
-        self.user = user
-        self.client = app.test_client()
-        self.headers = {}
-        if user is not None:
-            self.headers = {"Authorization": f"Bearer {make.token(user)}"}
-            with app.app_context():
-                assert login(self.client, user).status_code == 302
-
-    def open(self, url: str, method: str = "GET", **kwargs):
-        if url.startswith("/api/"):
-            kwargs.setdefault("headers", self.headers)
-        with self.app.app_context():
-            return self.client.open(url, method=method, **kwargs)
-
-    def get(self, url: str):
-        return self.open(url)
-
-    def post(self, url: str, **kwargs):
-        return self.open(url, "POST", **kwargs)
-
-    def patch(self, url: str, **kwargs):
-        return self.open(url, "PATCH", **kwargs)
-
-    def call(self, route: Route, target: Target):
-        body = route.body(target) if route.body else None
-        key = "json" if route.api else "data"
-        return self.open(route.url(target), route.method, **{key: body})
-
-
 @pytest.fixture
 def actor(app, make, world):
     cache: dict[str, Actor] = {}
@@ -538,24 +500,6 @@ def actor(app, make, world):
         return cache[key]
 
     return _actor
-
-
-def db_state() -> dict[str, list[tuple]]:
-    """Every row of every table, read on a connection of its own (committed data only)."""
-    out = {}
-    with db.engine.connect() as conn:
-        for table in db.metadata.sorted_tables:
-            if table.name == "login_attempts":
-                continue
-            # touched by authentication
-            cols = [c for c in table.columns if c.name not in ("last_used_at", "last_seen_at")]
-            stmt = select(*cols).order_by(*table.primary_key.columns)
-            out[table.name] = [tuple(row) for row in conn.execute(stmt)]
-    return out
-
-
-def changed_tables(before: dict, after: dict) -> list[str]:
-    return sorted(name for name in before if before[name] != after[name])
 
 
 def _html(response) -> str:

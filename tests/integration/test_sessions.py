@@ -12,7 +12,7 @@ from accounts.models import User, UserSession
 from core.audit import AuditEvent
 from core.db import as_utc, utcnow
 from core.extensions import db
-from tests.conftest import PASSWORD, login
+from tests.helpers.auth import PASSWORD, login
 
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
 CHROME = (

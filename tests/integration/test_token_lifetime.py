@@ -15,7 +15,7 @@ from accounts.models import ApiToken
 from core.audit import AuditEvent
 from core.db import as_utc, utcnow
 from core.extensions import db
-from tests.conftest import PASSWORD, login
+from tests.helpers.auth import PASSWORD, login
 
 
 def api_status(client, token: str) -> int:

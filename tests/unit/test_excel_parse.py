@@ -26,40 +26,13 @@ from equipment.imports.excel.values import (
     parse_text,
     parse_year,
 )
-
-SAMPLES = Path(__file__).parents[1] / "samples"
-SAMPLE_NAMES = ("asset_list_clean_ru", "asset_list_1c_export", "asset_list_en")
+from tests.helpers.workbooks import HEADER_RU, SAMPLE_NAMES, SAMPLES, row_ru, xlsx
 
 
 def sample(name: str) -> tuple[bytes, dict]:
     data = (SAMPLES / f"{name}.xlsx").read_bytes()
     expected = json.loads((SAMPLES / f"{name}.expected.json").read_text(encoding="utf-8"))
     return data, expected
-
-
-def xlsx(tmp_path: Path, *sheets, merges=(), formats=None, name="list.xlsx") -> bytes:
-    """A real .xlsx from ``(title, rows)`` pairs; rows are lists of cell values from column A."""
-    workbook = openpyxl.Workbook()
-    workbook.remove(workbook.active)
-    for title, rows in sheets:
-        sheet = workbook.create_sheet(title)
-        for row in rows:
-            sheet.append(list(row))
-    first = workbook.worksheets[0]
-    for cell_range in merges:
-        first.merge_cells(cell_range)
-    for cell, number_format in (formats or {}).items():
-        first[cell].number_format = number_format
-    path = tmp_path / name
-    workbook.save(path)
-    return path.read_bytes()
-
-
-HEADER_RU = ["Инв. №", "Наименование", "Вид ТУ", "Год выпуска", "Ввод в эксплуатацию"]
-
-
-def row_ru(inv, name="Котел КВ-ГМ-10", kind="Котел водогрейный", year=1990, start="01.02.1991"):
-    return [inv, name, kind, year, start]
 
 
 # ---------------------------------------------------------------------------- the samples

@@ -10,7 +10,7 @@ import pytest
 from equipment.inventory import inventory_key
 
 MIGRATION = (
-    Path(__file__).parents[2] / "migrations/versions/a1f0c8d2e301_equipment_inventory_key.py"
+    Path(__file__).parents[2] / "core/migrations/versions/a1f0c8d2e301_equipment_inventory_key.py"
 )
 SAMPLES = [
     "ИН-0000016",

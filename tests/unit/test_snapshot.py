@@ -12,7 +12,7 @@ import pytest
 
 from equipment.catalog import DeviceType, EquipmentStatus
 from equipment.imports.excel import ParsedRow, ParseResult, parse_asset_list, snapshot
-from tests.unit.test_excel_parse import HEADER_RU, SAMPLE_NAMES, SAMPLES, row_ru, xlsx
+from tests.helpers.workbooks import HEADER_RU, SAMPLE_NAMES, SAMPLES, row_ru, xlsx
 
 
 def assert_same(loaded: ParseResult, parsed: ParseResult) -> None:
