@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 from flask import abort, current_app, request
 from flask.views import MethodView
 from sqlalchemy import select
@@ -26,7 +24,7 @@ from accounts.schemas import (
 )
 from accounts.services import authenticate, create_user, issue_token
 from core.access import get_or_404, get_visible_or_404, scoped
-from core.api_blueprint import Blueprint
+from core.api_blueprint import Blueprint, found_before_the_body
 from core.extensions import db
 from core.validation import ValidationFailed
 
@@ -62,21 +60,6 @@ def issue_token_view(args):
 @blp.response(200, RegionSchema(many=True))
 def regions():
     return db.session.execute(select(Region).order_by(Region.code)).scalars().all()
-
-
-def found_before_the_body(lookup, arg: str):
-    """Above @blp.arguments, which parses the body first: the object the URL names must
-    exist (else 404) before anything about the body is answered."""
-
-    def decorator(view):
-        @functools.wraps(view)
-        def wrapper(*args, **kwargs):
-            lookup(kwargs[arg])
-            return view(*args, **kwargs)
-
-        return wrapper
-
-    return decorator
 
 
 def _organization_or_404(org_id: int) -> Organization:

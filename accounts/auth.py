@@ -24,7 +24,7 @@ from flask_login.signals import session_protected
 from accounts import sessions
 from accounts.models import Role, User, UserSession
 from accounts.services import TokenExpired, user_for_token
-from core.access import NOTHING, Scope
+from core.access import NOTHING, Scope, get_visible_or_404, require_editor
 from core.errors import render_error
 from core.extensions import db, login_manager
 from core.request_input import has_body, refuse_oversized_body
@@ -177,6 +177,30 @@ def current_scope() -> Scope:
     if user is None or not getattr(user, "is_authenticated", False):
         return NOTHING
     return user.scope
+
+
+def editable_scope() -> Scope:
+    """The caller's scope, once it is known to allow changes (else 403, with the reason for an
+    engineer without an organization). Forms about an existing object call this after the
+    scoped lookup: what the user cannot see answers 404, what they see but may not change 403."""
+    scope = current_scope()
+    require_editor(scope)
+    return scope
+
+
+def editor_before_the_body(model=None, arg: str | None = None):
+    """For API changes: the object the URL names (``model`` by the URL's ``arg``) must be
+    visible (else 404, as for a missing id) and the caller an editor (else 403) before the body
+    is read. Put it above ``@blp.arguments``."""
+
+    def check(obj_id=None):
+        if model is not None:
+            get_visible_or_404(db.session, model, obj_id, current_scope())
+        editable_scope()
+
+    from core.api_blueprint import found_before_the_body
+
+    return found_before_the_body(check, arg)
 
 
 def admins_only(view):

@@ -6,11 +6,11 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Enum, ForeignKey, Index, String, column, exists, false, or_, table
+from sqlalchemy import Boolean, ForeignKey, Index, String, column, exists, false, or_, table
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from core.access import UNASSIGNED, Scope
-from core.db import Base, TZDateTime, utcnow
+from core.db import Base, TZDateTime, str_enum, utcnow
 from core.text import fold
 
 
@@ -110,9 +110,7 @@ class User(UserMixin, Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str] = mapped_column(String(256))
-    role: Mapped[Role] = mapped_column(
-        Enum(Role, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
-    )
+    role: Mapped[Role] = mapped_column(str_enum(Role, 16))
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
     region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), index=True)
     locale: Mapped[str | None] = mapped_column(String(5))

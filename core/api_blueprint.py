@@ -115,3 +115,19 @@ class Blueprint(flask_smorest.Blueprint):
             return wrapper
 
         return with_required_body
+
+
+def found_before_the_body(lookup, arg: str | None = None):
+    """Above ``@blp.arguments``, which parses the body first: ``lookup`` (given the URL's
+    ``arg``, or nothing) runs before anything about the body is answered, so that its 404 or
+    403 never depends on what was sent."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            lookup() if arg is None else lookup(kwargs[arg])
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator

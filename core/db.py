@@ -9,7 +9,7 @@ from itertools import islice
 from operator import itemgetter
 
 import orjson
-from sqlalchemy import JSON, DateTime, MetaData, event
+from sqlalchemy import JSON, DateTime, Enum, MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import DeclarativeBase
@@ -27,6 +27,18 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def str_enum(enum_cls, length: int = 24) -> Enum:
+    """The column type of every status and kind: an enum stored as its string value (portable,
+    readable, no native DB enum to migrate), refusing strings that are not one of its values."""
+    return Enum(
+        enum_cls,
+        native_enum=False,
+        length=length,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
 
 
 def as_utc(value: datetime) -> datetime:

@@ -3,7 +3,6 @@ inspections. Every object is looked up through the caller's scope: others' ids a
 
 from __future__ import annotations
 
-import functools
 from dataclasses import asdict
 from datetime import date
 
@@ -11,9 +10,9 @@ from flask import abort, current_app, request
 from flask.views import MethodView
 from sqlalchemy import select
 
-from accounts.auth import acting_user, current_scope
+from accounts.auth import acting_user, current_scope, editable_scope, editor_before_the_body
 from core import clock
-from core.access import get_visible_or_404, require_editor, scoped
+from core.access import get_visible_or_404, scoped
 from core.api_blueprint import Blueprint
 from core.extensions import db
 from equipment import services
@@ -26,38 +25,10 @@ from equipment.schemas import (
     FacilitySchema,
     InspectionSchema,
 )
+from equipment.settings import wear_thresholds
 from equipment.wear import indicators
 
 blp = Blueprint("equipment_api", __name__, url_prefix="/api/v1", description="Registry")
-
-
-def _thresholds():
-    return current_app.config["WEAR_THRESHOLDS"]
-
-
-def _editable_scope():
-    scope = current_scope()
-    require_editor(scope)
-    return scope
-
-
-def _checked_before_the_body(model=None, arg: str | None = None):
-    """For changes: what the URL addresses must be visible (else 404, as for a missing id) and
-    the caller an editor (else 403) before the body is read, so the answer never depends on
-    the body. Put it above @blp.arguments, which parses the body first."""
-
-    def decorator(view):
-        @functools.wraps(view)
-        def wrapper(*args, **kwargs):
-            scope = current_scope()
-            if model is not None:
-                get_visible_or_404(db.session, model, kwargs[arg], scope)
-            require_editor(scope)
-            return view(*args, **kwargs)
-
-        return wrapper
-
-    return decorator
 
 
 def _with_indicators(item: Equipment, today: date) -> Equipment:
@@ -76,12 +47,12 @@ class Facilities(MethodView):
         stmt = scoped(Facility, current_scope()).order_by(Facility.code)
         return db.session.execute(stmt).scalars().all()
 
-    @_checked_before_the_body()
+    @editor_before_the_body()
     @blp.arguments(FacilitySchema)
     @blp.response(201, FacilitySchema)
     def post(self, data):
         """Create a facility (engineers: in their organization)."""
-        scope = _editable_scope()
+        scope = editable_scope()
         facility = services.save_facility(db.session, acting_user(), scope, data)
         db.session.commit()
         return facility
@@ -93,7 +64,7 @@ class FacilityItem(MethodView):
     def get(self, facility_id: int):
         return get_visible_or_404(db.session, Facility, facility_id, current_scope())
 
-    @_checked_before_the_body(Facility, "facility_id")
+    @editor_before_the_body(Facility, "facility_id")
     @blp.arguments(FacilitySchema(partial=True))
     @blp.response(200, FacilitySchema)
     def patch(self, data, facility_id: int):
@@ -139,13 +110,13 @@ class EquipmentCollection(MethodView):
             "pages": max(1, -(-total // query.per_page)),
         }
 
-    @_checked_before_the_body()
+    @editor_before_the_body()
     @blp.arguments(EquipmentSchema)
     @blp.response(201, EquipmentSchema)
     def post(self, data):
         """Create an equipment item in one of the caller's facilities."""
-        scope = _editable_scope()
-        item = services.save_equipment(db.session, acting_user(), scope, data, _thresholds())
+        scope = editable_scope()
+        item = services.save_equipment(db.session, acting_user(), scope, data, wear_thresholds())
         db.session.commit()
         return _with_indicators(item, clock.today())
 
@@ -157,7 +128,7 @@ class EquipmentItem(MethodView):
         item = get_visible_or_404(db.session, Equipment, item_id, current_scope())
         return _with_indicators(item, clock.today())
 
-    @_checked_before_the_body(Equipment, "item_id")
+    @editor_before_the_body(Equipment, "item_id")
     @blp.arguments(EquipmentSchema(partial=True))
     @blp.response(200, EquipmentSchema)
     def patch(self, data, item_id: int):
@@ -170,7 +141,7 @@ class EquipmentItem(MethodView):
         merged = {name: getattr(item, name) for name in Equipment.AUDITED}
         merged.update(data)
         item = services.save_equipment(
-            db.session, acting_user(), scope, merged, _thresholds(), item
+            db.session, acting_user(), scope, merged, wear_thresholds(), item
         )
         db.session.commit()
         return _with_indicators(item, clock.today())
@@ -184,7 +155,7 @@ def _child_collection(model, schema, service, path: str, order_by):
             stmt = select(model).where(model.equipment_id == item.id).order_by(*order_by)
             return db.session.execute(stmt).scalars().all()
 
-        @_checked_before_the_body(Equipment, "item_id")
+        @editor_before_the_body(Equipment, "item_id")
         @blp.arguments(schema)
         @blp.response(201, schema)
         def post(self, data, item_id: int):
@@ -192,7 +163,7 @@ def _child_collection(model, schema, service, path: str, order_by):
             item = get_visible_or_404(db.session, Equipment, item_id, scope)
             if not scope.can_edit_registry:
                 abort(403)
-            created = service(db.session, acting_user(), item, data, _thresholds())
+            created = service(db.session, acting_user(), item, data, wear_thresholds())
             db.session.commit()
             return created
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
@@ -13,6 +12,7 @@ from core.extensions import db
 from equipment.demo import DEMO_PASSWORD, seed_demo
 from equipment.models import Equipment
 from equipment.services import refresh_curves
+from equipment.settings import wear_thresholds
 
 equipment_cli = click.Group("equipment", help="Registry maintenance.")
 
@@ -34,7 +34,7 @@ def seed_demo_command(items: int, seed: int, if_empty: bool):
         click.echo("the registry already has equipment: demo data not loaded")
         return
     started = time.perf_counter()
-    summary = seed_demo(db.session, items, current_app.config["WEAR_THRESHOLDS"], seed)
+    summary = seed_demo(db.session, items, wear_thresholds(), seed)
     db.session.commit()
     click.echo(
         f"{summary.organizations} organizations, {summary.facilities} facilities, "
@@ -54,6 +54,6 @@ def seed_demo_command(items: int, seed: int, if_empty: bool):
 def refresh_indicators():
     """Recompute the cached wear curves of every item (after changing the thresholds)."""
     started = time.perf_counter()
-    count = refresh_curves(db.session, None, current_app.config["WEAR_THRESHOLDS"])
+    count = refresh_curves(db.session, None, wear_thresholds())
     db.session.commit()
     click.echo(f"refreshed {count} items in {time.perf_counter() - started:.1f} s")

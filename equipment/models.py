@@ -10,7 +10,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
-    Enum,
     Float,
     ForeignKey,
     Index,
@@ -25,7 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from accounts.models import Organization, Region
 from core.access import Scope
-from core.db import Base, TZDateTime, utcnow
+from core.db import Base, TZDateTime, str_enum, utcnow
 from equipment.catalog import (
     AssessmentMethod,
     Condition,
@@ -40,17 +39,6 @@ from equipment.catalog import (
 )
 from equipment.inventory import inventory_key, inventory_key_default
 from equipment.search import search_text_default
-
-
-def str_enum(enum_cls, length: int = 24):
-    """Enums stored as their string value (portable, readable, no native DB enum to migrate)."""
-    return Enum(
-        enum_cls,
-        native_enum=False,
-        length=length,
-        values_callable=lambda e: [m.value for m in e],
-        validate_strings=True,
-    )
 
 
 class Facility(Base):

@@ -3,19 +3,20 @@ Thin: parse, call a service, render."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
-from accounts.auth import current_scope
+from accounts.auth import current_scope, editable_scope
 from accounts.models import Organization, Region
 from core import clock
-from core.access import get_visible_or_404, require_editor, scoped, valid_id
+from core.access import get_visible_or_404, scoped, valid_id
 from core.audit import AuditEvent
 from core.extensions import db
+from core.form_fields import apply_errors
 from core.validation import ValidationFailed
 from equipment import labels, services
 from equipment.catalog import EquipmentStatus
@@ -25,6 +26,7 @@ from equipment.imports.models import ImportBatch
 from equipment.models import ConditionAssessment, Equipment, Facility, Inspection
 from equipment.registry.counts import any_equipment, dashboard_counts
 from equipment.registry.query import curve_of, facility_choices
+from equipment.settings import wear_thresholds
 from equipment.wear import indicators, thresholds_for
 
 bp = Blueprint("equipment", __name__, template_folder="templates")
@@ -39,27 +41,6 @@ def _login_first():
 @bp.context_processor
 def _labels():
     return {"labels": labels.for_templates()}
-
-
-def _thresholds():
-    return current_app.config["WEAR_THRESHOLDS"]
-
-
-def _require_editor():
-    """Regulators read the registry; changing it is for engineers and admins.
-
-    Forms about an existing object call this after the scoped lookup: what the user cannot
-    see answers 404 (like a missing id), what they see but may not change answers 403."""
-    require_editor(current_scope())
-
-
-def _apply_errors(form, error: ValidationFailed) -> None:
-    for name, message in error.errors.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = [*field.errors, str(message)]
-        else:
-            flash(str(message), "error")
 
 
 # ---------------------------------------------------------------------------- dashboard
@@ -129,7 +110,7 @@ def facility_form(facility_id: int | None = None):
         if facility_id is not None
         else None
     )
-    _require_editor()
+    editable_scope()
     form = _facility_form(facility)
     if facility is None and request.method == "GET" and current_user.organization:
         form.region_id.data = current_user.organization.region_id
@@ -149,7 +130,7 @@ def facility_form(facility_id: int | None = None):
             db.session.commit()
         except ValidationFailed as err:
             db.session.rollback()
-            _apply_errors(form, err)
+            apply_errors(form, err)
         else:
             flash(_("Facility saved."), "success")
             return redirect(url_for("equipment.registry.index", facility_id=saved.id))
@@ -166,7 +147,7 @@ def equipment_card(item_id: int):
     item = get_visible_or_404(db.session, Equipment, item_id, scope)
     today = clock.today()
     ind = indicators(curve_of(item), today)
-    thresholds = thresholds_for(item.device_type, _thresholds())
+    thresholds = thresholds_for(item.device_type, wear_thresholds())
     inputs, latest, documented = services.card_facts(db.session, item)
     assessments = db.session.execute(
         select(ConditionAssessment)
@@ -226,7 +207,7 @@ def equipment_form(item_id: int | None = None):
     item = (
         get_visible_or_404(db.session, Equipment, item_id, scope) if item_id is not None else None
     )
-    _require_editor()
+    editable_scope()
     form = EquipmentForm(obj=item)
     facilities = [
         f
@@ -249,12 +230,12 @@ def equipment_form(item_id: int | None = None):
     if form.validate_on_submit():
         try:
             saved = services.save_equipment(
-                db.session, current_user, scope, form.data_for_service(), _thresholds(), item
+                db.session, current_user, scope, form.data_for_service(), wear_thresholds(), item
             )
             db.session.commit()
         except ValidationFailed as err:
             db.session.rollback()
-            _apply_errors(form, err)
+            apply_errors(form, err)
         else:
             flash(_("Equipment saved."), "success")
             return redirect(url_for("equipment.equipment_card", item_id=saved.id))
@@ -264,15 +245,15 @@ def equipment_form(item_id: int | None = None):
 
 def _child_form(item_id: int, form_cls, service, template: str, saved_message: str):
     item = get_visible_or_404(db.session, Equipment, item_id, current_scope())
-    _require_editor()
+    editable_scope()
     form = form_cls()
     if form.validate_on_submit():
         try:
-            service(db.session, current_user, item, form.data_for_service(), _thresholds())
+            service(db.session, current_user, item, form.data_for_service(), wear_thresholds())
             db.session.commit()
         except ValidationFailed as err:
             db.session.rollback()
-            _apply_errors(form, err)
+            apply_errors(form, err)
         else:
             flash(saved_message, "success")
             return redirect(url_for("equipment.equipment_card", item_id=item.id))

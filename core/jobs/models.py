@@ -5,11 +5,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.audit import JSONType
-from core.db import Base, TZDateTime, utcnow
+from core.db import Base, TZDateTime, str_enum, utcnow
 
 
 class JobStatus(enum.StrEnum):
@@ -41,13 +41,7 @@ class Job(Base):
     kind: Mapped[str] = mapped_column(String(60))
     parameters: Mapped[dict] = mapped_column(JSONType, default=dict)
     status: Mapped[JobStatus] = mapped_column(
-        Enum(
-            JobStatus,
-            native_enum=False,
-            length=16,
-            values_callable=lambda e: [m.value for m in e],
-            validate_strings=True,
-        ),
+        str_enum(JobStatus, 16),
         default=JobStatus.QUEUED,
     )
     # progress: ``done`` of ``total`` units (rows for an export); total unknown until counted

@@ -12,13 +12,12 @@ from flask_smorest import abort as smorest_abort
 from marshmallow import Schema, fields
 from sqlalchemy.exc import IntegrityError
 
-from accounts.auth import acting_user, current_scope
+from accounts.auth import acting_user, current_scope, editable_scope, editor_before_the_body
 from accounts.models import Organization
 from accounts.services import organization_by_bin
 from core.access import get_visible_or_404, scoped
 from core.api_blueprint import Blueprint
 from core.extensions import db
-from equipment.api import _checked_before_the_body, _editable_scope
 from equipment.imports.batches import (
     REGISTRY_CHANGED,
     commit_batch,
@@ -33,15 +32,12 @@ from equipment.imports.excel import FIELDS, FileRejected, MissingColumns, read_u
 from equipment.imports.models import ImportBatch
 from equipment.imports.planner import ImportOptions
 from equipment.imports.refused import ImportRefused
+from equipment.settings import wear_thresholds
 
 blp = Blueprint("imports_api", __name__, url_prefix="/api/v1", description="Excel import")
 
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off")
-
-
-def _thresholds():
-    return current_app.config["WEAR_THRESHOLDS"]
 
 
 def abort_json(code: int, errors: dict, message: str | None = None):
@@ -161,7 +157,7 @@ def _unmapped_answer(batch: ImportBatch, err: MissingColumns):
     "meanwhile; nothing was stored, upload the file again.",
 )
 def upload_import():
-    scope = _editable_scope()
+    scope = editable_scope()
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         abort_json(422, {"file": [_("Attach an Excel file (.xlsx, .xlsm, .xls or .ods).")]})
@@ -187,7 +183,7 @@ def upload_import():
                 data,
                 upload.filename,
                 options,
-                _thresholds(),
+                wear_thresholds(),
                 limits,
             )
         db.session.commit()
@@ -242,7 +238,7 @@ def _json_object_or_no_body() -> None:
 
 
 @blp.route("/imports/<int:batch_id>/commit", methods=["POST"])
-@_checked_before_the_body(ImportBatch, "batch_id")
+@editor_before_the_body(ImportBatch, "batch_id")
 @blp.arguments(
     ImportCommitSchema,
     required=False,
@@ -267,7 +263,7 @@ def commit_import(body: dict, batch_id: int):
             acting_user(),
             batch,
             options,
-            _thresholds(),
+            wear_thresholds(),
             limits_from_config(current_app.config),
         )
         db.session.commit()

@@ -24,6 +24,7 @@ from equipment.imports.batches import (
 from equipment.imports.excel import FileRejected
 from equipment.imports.planner import ImportOptions
 from equipment.imports.refused import ImportRefused
+from equipment.settings import wear_thresholds
 
 
 @click.command("import")
@@ -91,7 +92,7 @@ def _run(org, path: Path, options: ImportOptions, dry_run: bool):
     limits = limits_from_config(current_app.config)
     if dry_run:
         return dry_run_batch(db.session, org, data, path.name, options, limits)
-    thresholds = current_app.config["WEAR_THRESHOLDS"]
+    thresholds = wear_thresholds()
     return import_now(db.session, None, org, data, path.name, options, thresholds, limits)
 
 

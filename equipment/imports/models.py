@@ -12,8 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from accounts.models import Organization
 from core.access import Scope
 from core.audit import JSONType
-from core.db import Base, TZDateTime, utcnow
-from equipment.models import str_enum
+from core.db import Base, TZDateTime, str_enum, utcnow
 
 
 class ImportStatus(enum.StrEnum):

@@ -24,9 +24,9 @@ from flask_login import current_user
 from markupsafe import escape
 from sqlalchemy.exc import IntegrityError
 
-from accounts.auth import current_scope
+from accounts.auth import current_scope, editable_scope
 from accounts.models import Organization
-from core.access import get_visible_or_404, require_editor, scoped
+from core.access import get_visible_or_404, scoped
 from core.extensions import db
 from core.template_helpers import fmt_number
 from core.xlsx import CONTENT_TYPE
@@ -54,6 +54,7 @@ from equipment.imports.planner import ImportOptions, read_and_plan
 from equipment.imports.refused import ImportRefused
 from equipment.imports.template import import_template
 from equipment.registry import query as registry
+from equipment.settings import wear_thresholds
 
 bp = Blueprint("imports", __name__, template_folder="templates")
 
@@ -73,10 +74,6 @@ def _statuses():
 
 def import_limits() -> Limits:
     return limits_from_config(current_app.config)
-
-
-def _thresholds():
-    return current_app.config["WEAR_THRESHOLDS"]
 
 
 def _upload_organizations() -> list[Organization]:
@@ -144,7 +141,7 @@ def index():
 
 @bp.post("/imports")
 def upload():
-    require_editor(current_scope())
+    editable_scope()
     organizations = _upload_organizations()
     if not organizations:
         abort(403)
@@ -227,7 +224,7 @@ def import_commit(batch_id: int):
     )
     try:
         counts = commit_batch(
-            db.session, current_user, batch, options, _thresholds(), import_limits()
+            db.session, current_user, batch, options, wear_thresholds(), import_limits()
         )
         db.session.commit()
     except (ImportRefused, FileRejected) as err:
