@@ -10,6 +10,10 @@ from flask_login import current_user
 
 from core.request_input import peek
 
+# The compiled catalogs ship inside core (the wheel too); outside a request, code that renders
+# a message in the first language (the Excel reader's messages) loads them from here.
+TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
+
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
@@ -38,5 +42,5 @@ def init_app(app) -> None:
         app,
         locale_selector=select_locale,
         # the catalogs ship inside the package (compiled .mo in the wheel), not beside the checkout
-        default_translation_directories=str(Path(__file__).resolve().parent / "translations"),
+        default_translation_directories=str(TRANSLATIONS_DIR),
     )

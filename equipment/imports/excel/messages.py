@@ -14,20 +14,20 @@ rendered when it is raised (it is shown at once, in flashes and API errors).
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from babel.support import Translations
 from flask import has_app_context
 from flask_babel import get_translations
 
-_TRANSLATIONS = Path(__file__).resolve().parents[3] / "translations"
+from core.i18n import TRANSLATIONS_DIR
+
 FIRST_LANGUAGE = "ru"
 
 
 @cache
 def _first_language() -> Translations:
-    return Translations.load(str(_TRANSLATIONS), [FIRST_LANGUAGE])
+    return Translations.load(str(TRANSLATIONS_DIR), [FIRST_LANGUAGE])
 
 
 def render(msgid: str, params: dict[str, Any]) -> str:
