@@ -91,7 +91,10 @@ def app(database_url):
 
         event.listen(db.engine, "connect", _commit_without_flush)
         upgrade()
-    return app
+    yield app
+    with app.app_context():  # the pool's connections closed, not left to the garbage collector
+        db.session.remove()
+        db.engine.dispose()
 
 
 def _commit_without_flush(dbapi_connection, _record) -> None:
