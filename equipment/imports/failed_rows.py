@@ -12,6 +12,11 @@ from equipment.imports.excel.xmlscan import PERCENT
 from equipment.imports.planner import ImportPlan
 
 
+def added_columns() -> list[str]:
+    """The columns the workbook adds after the file's own, in the current language."""
+    return [pgettext("column", "Source file row"), pgettext("column", "Error")]
+
+
 def failed_rows_workbook(
     data: bytes, filename: str, plan: ImportPlan, mapping: dict | None, limits: Limits
 ) -> IO[bytes]:
@@ -92,8 +97,7 @@ def _copy_failed_rows(
                 facility_col = len(titles)
                 titles.append(FIELD_LABELS["facility_name"])
             widths = [18] * len(titles) + [12, 60]
-            added = [pgettext("column", "Source file row"), pgettext("column", "Error")]
-            sheet = SheetWriter(workbook, title, [*titles, *added], widths)
+            sheet = SheetWriter(workbook, title, [*titles, *added_columns()], widths)
         elif where in messages and sheet is not None:
             cells = (list(values) + [None] * len(titles))[: len(titles)]
             cells = [str(v) if isinstance(v, CellError) else v for v in cells]

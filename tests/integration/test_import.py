@@ -1051,6 +1051,7 @@ def test_upload_preview_commit_history_and_original_file_pages(site, client, log
         "unchanged": 0,
         "invalid": 1,
         "missing": 1,
+        "new_facilities": 1,  # OPO-07
     }
     for checkbox in ("create_facilities", "decommission_missing", "commit_valid_only"):
         assert f'name="{checkbox}"' in page, checkbox
