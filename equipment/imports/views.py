@@ -233,7 +233,8 @@ def _unexplained(report: dict) -> list[str]:
 def _sections(report: dict, counts: dict, columns: list, columns_missing: bool) -> dict:
     """The preview's sections: the number each one's heading shows, how many rows its list
     holds in all (its list may be cut) and whether it opens by itself. Errors are always
-    open (they are what must be acted on); a list opens when it is short."""
+    open (they are what must be acted on); the columns when one could not be placed; any
+    other list when it is short."""
     errors = report.get("errors") or []
     ignored = _unexplained(report)
     found = {
@@ -261,7 +262,7 @@ def _sections(report: dict, counts: dict, columns: list, columns_missing: bool) 
             "id": f"section-{key}",
             "count": count,
             "total": total,
-            "open": key == "errors" or (key == "columns" and bool(ignored)) or count <= 20,
+            "open": key == "errors" or (bool(ignored) if key == "columns" else count <= 20),
         }
         for key, (count, total) in found.items()
         if present[key]
