@@ -9,3 +9,14 @@ document.addEventListener("click", function (event) {
   field.focus();
   field.scrollIntoView({ block: "center" });
 });
+
+/* ---- preview */
+// A link to a folded section (<details>) opens it; without this file the section opens by
+// its own summary.
+function openTargetSection() {
+  var id = decodeURIComponent(location.hash.slice(1));
+  var target = id && document.getElementById(id);
+  if (target && target.tagName === "DETAILS") target.open = true;
+}
+window.addEventListener("hashchange", openTargetSection);
+document.addEventListener("DOMContentLoaded", openTargetSection);

@@ -184,6 +184,7 @@ class ImportPlan:
             "ignored_columns": self.ignored_columns,
             "counts": self.counts(),
             "errors": self.errors[:REPORT_LIMIT],
+            "error_count": len(self.errors),  # the list above may be cut
             "changes": [
                 {
                     "row": r.excel_row,

@@ -48,7 +48,8 @@ from equipment.imports.excel import (
     MissingColumns,
     read_upload,
 )
-from equipment.imports.failed_rows import failed_rows_workbook
+from equipment.imports.excel.headers import carries_no_field
+from equipment.imports.failed_rows import added_columns, failed_rows_workbook
 from equipment.imports.models import ImportBatch, ImportStatus
 from equipment.imports.planner import ImportOptions, read_and_plan
 from equipment.imports.refused import ImportRefused
@@ -207,7 +208,65 @@ def import_batch(batch_id: int):
         columns=columns,
         field_labels=FIELD_LABELS,
         fields=FIELDS,
+        sections=_sections(report, counts, columns, bool(missing_columns)),
+        shown_limit=SHOWN_ROWS,
+        unexplained_columns=_unexplained(report),
     )
+
+
+SHOWN_ROWS = 500  # rows of each list on the preview page; the section says how many there are
+
+
+def _unexplained(report: dict) -> list[str]:
+    """The ignored columns the reader could not place: not a running number, not a column
+    the failed-rows workbook adds, not ignored for a stated reason. One of them may hold a
+    field the rows need, so the page points to the mapping form."""
+    added = {str(title) for title in added_columns()}
+    reasons = report.get("ignored_reasons") or {}
+    return [
+        title
+        for title in report.get("ignored_columns") or []
+        if title not in reasons and title not in added and not carries_no_field(title)
+    ]
+
+
+def _sections(report: dict, counts: dict, columns: list, columns_missing: bool) -> dict:
+    """The preview's sections: the number each one's heading shows, how many rows its list
+    holds in all (its list may be cut) and whether it opens by itself. Errors are always
+    open (they are what must be acted on); the columns when one could not be placed; any
+    other list when it is short."""
+    errors = report.get("errors") or []
+    ignored = _unexplained(report)
+    found = {
+        "errors": (counts.get("invalid", 0), report.get("error_count") or len(errors)),
+        "changes": (
+            counts.get("created", 0) + counts.get("updated", 0),
+            counts.get("created", 0) + counts.get("updated", 0),
+        ),
+        "missing": (counts.get("missing", 0), counts.get("missing", 0)),
+        "skipped": (
+            report.get("skipped_count") or len(report.get("skipped_rows") or []),
+            report.get("skipped_count") or len(report.get("skipped_rows") or []),
+        ),
+        "columns": (len(columns), len(columns)),
+    }
+    present = {
+        "errors": bool(errors),
+        "changes": bool(report.get("changes")),
+        "missing": bool(report.get("missing")),
+        "skipped": bool(report.get("skipped_rows")),
+        "columns": bool(columns) and not columns_missing,  # else shown at the top
+    }
+    return {
+        key: {
+            "id": f"section-{key}",
+            "count": count,
+            "total": total,
+            "open": key == "errors" or (bool(ignored) if key == "columns" else count <= 20),
+        }
+        for key, (count, total) in found.items()
+        if present[key]
+    }
 
 
 @bp.post("/imports/<int:batch_id>/commit")

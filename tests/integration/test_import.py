@@ -960,7 +960,7 @@ def test_failed_rows_download_fix_and_reupload(site, client, login_as):
     book = _download_errors(client, batch_id)
     sheet = book.worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
-    assert list(rows[0]) == [*COLUMNS, "Ошибка"]
+    assert list(rows[0]) == [*COLUMNS, "Строка исходного файла", "Ошибка"]
     assert sheet.freeze_panes == "A2"
     assert [r[1] for r in rows[1:]] == ["F-2", "F-3", "F-5", "F-4"]  # exactly the invalid rows
     errors = {r[1] + (r[2] or ""): r[-1] for r in rows[1:]}
@@ -1051,6 +1051,7 @@ def test_upload_preview_commit_history_and_original_file_pages(site, client, log
         "unchanged": 0,
         "invalid": 1,
         "missing": 1,
+        "new_facilities": 1,  # OPO-07
     }
     for checkbox in ("create_facilities", "decommission_missing", "commit_valid_only"):
         assert f'name="{checkbox}"' in page, checkbox
@@ -1662,7 +1663,8 @@ def test_failed_rows_of_several_sheets_download_one_sheet_each(site, client, log
     workbook = _download_errors(client, batch_id)
     assert workbook.sheetnames == ["Sheet", "Склад"]
     assert [r[1] for r in workbook["Склад"].iter_rows(min_row=2, values_only=True)] == ["E-3"]
-    assert "неизвестный вид" in workbook["Склад"]["F2"].value
+    assert workbook["Склад"]["F2"].value == 2  # the row of the source sheet
+    assert "неизвестный вид" in workbook["Склад"]["G2"].value
 
 
 def test_error_cells_never_erase_registry_values(site, make):

@@ -271,6 +271,14 @@ def _build_index() -> tuple[dict[frozenset[str], str], dict[frozenset[str], str]
 
 
 _EXACT, _LOOSE = _build_index()
+
+
+def carries_no_field(title: str) -> bool:
+    """A title known to hold no field of the registry (the running number «№ п/п»): its
+    column is ignored as a matter of course, nothing to map by hand."""
+    return _EXACT.get(title_key(title)) == ""
+
+
 # Words that only say «of the technical device / equipment» after the field's own words
 _QUALIFIERS = frozenset(_stem(w) for w in _words("техническое устройство оборудования"))
 

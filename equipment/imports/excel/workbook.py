@@ -12,7 +12,9 @@ is refused naming its far cell, and far cells that hold nothing are cut out of t
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -54,7 +56,10 @@ def open_workbook(data: bytes, filename: str, limits: Limits) -> Workbook:
 
 
 def bound_sheets(data: bytes, limits: Limits) -> tuple[bytes, dict[str, SheetExtras]]:
-    """The file as calamine may read it, and what xmlscan found of each sheet."""
+    """The file as calamine may read it, and what xmlscan found of each sheet. Every part of
+    a zip is read to its end and checked against its stated size and CRC-32 first (the sheets
+    while they are scanned): a damaged archive is refused here, never in calamine's words or
+    a traceback."""
     try:
         if data[:4] == ZIP_MAGIC:
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -67,6 +72,7 @@ def bound_sheets(data: bytes, limits: Limits) -> tuple[bytes, dict[str, SheetExt
                         )
                     )
                 if "content.xml" in names and "xl/workbook.xml" not in names:
+                    xmlscan.verify_members(data, archive)
                     return data, xmlscan.scan_ods(archive, limits.max_cells, limits.max_columns)
                 return _bound_xlsx(data, archive, limits)
         if data[:8] == OLE2_MAGIC:
@@ -74,12 +80,38 @@ def bound_sheets(data: bytes, limits: Limits) -> tuple[bytes, dict[str, SheetExt
     except xmlscan.SheetTooLarge as err:
         name, _, cell = err.cell.rpartition("!")
         raise FileRejected(_too_large(name, cell, err.rows, err.cols, limits)) from None
+    except xmlscan.DamagedPart as err:
+        raise FileRejected(damaged_part(err.member, err.reason)) from None
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, struct.error):
+        raise FileRejected(DAMAGED) from None
     return data, {}
+
+
+DAMAGED = N_("The file is damaged: its structure (zip) could not be read.")
+_DAMAGE_REASONS = {
+    "header": N_("the archive points to it at a wrong place"),
+    "data": N_("its compressed data cannot be unpacked"),
+    "cut": N_("it is cut short"),
+    "size": N_("it unpacks to another size than the archive states"),
+    "crc": N_("its checksum (CRC-32) does not match"),
+}
+
+
+def damaged_part(member: str, reason: str) -> Message:
+    return N_(
+        "The file is damaged: the part «%(part)s» of the archive is broken (%(reason)s). Open "
+        "the file in Excel and save it again, or ask for a new copy, and upload it again.",
+        part=member,
+        reason=_DAMAGE_REASONS.get(reason, _DAMAGE_REASONS["data"]),
+    )
 
 
 def _bound_xlsx(
     data: bytes, archive: zipfile.ZipFile, limits: Limits
 ) -> tuple[bytes, dict[str, SheetExtras]]:
+    # the sheet parts are checked while they are scanned below, every other part here
+    scanned = {m for m in archive.namelist() if _in_sheet_folder(m)}
+    xmlscan.verify_members(data, archive, skip=scanned)
     styles = xmlscan.xlsx_styles(archive)
     extras: dict[str, SheetExtras] = {}
     replaced: dict[str, bytes] = {}
@@ -111,10 +143,12 @@ def _sheet_members(archive: zipfile.ZipFile) -> list[tuple[str, str]]:
     return named + [
         ("", member)
         for member in actual.values()
-        if member.lower().startswith(_SHEET_FOLDERS)
-        and member.lower().endswith(".xml")
-        and member not in seen
+        if _in_sheet_folder(member) and member not in seen
     ]
+
+
+def _in_sheet_folder(member: str) -> bool:
+    return member.lower().startswith(_SHEET_FOLDERS) and member.lower().endswith(".xml")
 
 
 def _too_large(name: str, cell: str, rows: int, cols: int, limits: Limits) -> Message:
