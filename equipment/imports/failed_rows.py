@@ -82,7 +82,7 @@ def _copy_failed_rows(
             titles = [("" if v is None else str(v)) for v in values]
             if add_column:
                 facility_col = len(titles)
-                titles.append(FIELD_LABELS["facility_name"])
+                titles.append(str(FIELD_LABELS["facility_name"]))
             widths = [18] * len(titles) + [60]
             sheet = SheetWriter(workbook, title, [*titles, pgettext("column", "Error")], widths)
         elif where in messages and sheet is not None:

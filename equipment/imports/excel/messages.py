@@ -21,7 +21,7 @@ from babel.support import Translations
 from flask import has_app_context
 from flask_babel import get_translations
 
-_TRANSLATIONS = Path(__file__).resolve().parents[3] / "translations"
+_TRANSLATIONS = Path(__file__).resolve().parents[3] / "core" / "translations"
 FIRST_LANGUAGE = "ru"
 
 
