@@ -81,6 +81,28 @@ SHORT: dict[str, Message] = {
     "critical_on": N_("Critical wear on"),
 }
 
+# The other titles of the pages' tables and filters, which name no field of an item: listed
+# so that the vocabulary test knows each title a page may show
+OTHER: dict[str, Message] = {
+    "search": N_("Search"),
+    "when": N_("When"),
+    "who": N_("Who"),
+    "what": N_("What"),
+    "changes": N_("Changes"),
+    "sheet": N_("Sheet"),
+    "row": N_("Row"),
+    "column": N_("Column"),
+    "value": N_("Value"),
+    "what_is_wrong": N_("What is wrong"),
+    "action": N_("Action"),
+    "fields_changed": N_("Fields: before → after"),
+    "why": N_("Why"),
+    "row_holds": N_("What the row holds"),
+    "file_column": N_("Column in the file"),
+    "registry_field": N_("Field of the registry"),
+    "what_to_enter": N_("What to enter"),
+}
+
 # «Износ, % (расчёт)»: a column the export computes, which the import never reads back
 COMPUTED = "%(label)s (computed)"
 
