@@ -72,6 +72,7 @@ LABELS: dict[str, Message] = {
 
 # Narrow table columns: the short form shows, the full label is the tooltip
 SHORT: dict[str, Message] = {
+    "organization": N_("Operator"),
     "inventory_no": N_("Inv. No"),
     "device_type": N_("Type"),
     "manufacture_year": N_("Year"),
