@@ -294,3 +294,16 @@ def test_bands_show_their_ranges(client, world, login_as):
     assert "Ветхое (60–80\u00a0%)" in listed  # the filter's options
     card = page(client, f"/equipment/{world.item_a.id}", "ru")
     assert "Негодное (80–100\u00a0%)" in card
+
+
+def test_the_api_describes_each_field_by_its_glossary_label(app):
+    spec = app.test_client().get("/api/openapi.json").get_json()
+    schemas = spec["components"]["schemas"]
+    equipment = schemas["Equipment"]["properties"]
+    for field in ("inventory_no", "device_type", "model", "cycle_limit", "capacity", "status"):
+        assert equipment[field]["description"] == glossary.english(field), field
+    assert schemas["Indicators"]["properties"]["band"]["description"] == "Wear band"
+    assert schemas["Assessment"]["properties"]["condition"]["description"] == (
+        "Technical condition"
+    )
+    assert schemas["Inspection"]["properties"]["kind"]["description"] == "Kind of work"
