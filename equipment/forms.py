@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from core import clock
 from core.form_fields import ChoiceField, DateField, DecimalField, WholeNumberField
-from equipment import labels
+from equipment import glossary, labels
 from equipment.catalog import LifeSource
 
 
@@ -42,59 +42,69 @@ def _year_message():
 
 class EquipmentForm(FlaskForm):
     facility_id = ChoiceField(
-        _l("Facility"),
+        glossary.label("facility"),
         coerce=int,
         required_message=_l("Choose the facility."),
         invalid_message=_l("Choose one of your facilities from the list."),
     )
-    inventory_no = StringField(_l("Inventory number"), validators=[DataRequired(), Length(max=60)])
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=300)])
+    inventory_no = StringField(
+        glossary.label("inventory_no"), validators=[DataRequired(), Length(max=60)]
+    )
+    name = StringField(glossary.label("name"), validators=[DataRequired(), Length(max=300)])
     device_type = ChoiceField(
-        _l("Device type"),
+        glossary.label("device_type"),
         choices=labels.choices(labels.DEVICE_TYPES),
         required_message=_l("Choose the device type."),
     )
-    model = StringField(_l("Model"), validators=[Optional(), Length(max=120)])
-    manufacturer = StringField(_l("Manufacturer"), validators=[Optional(), Length(max=200)])
-    factory_no = StringField(_l("Factory number"), validators=[Optional(), Length(max=60)])
+    model = StringField(glossary.label("model"), validators=[Optional(), Length(max=120)])
+    manufacturer = StringField(
+        glossary.label("manufacturer"), validators=[Optional(), Length(max=200)]
+    )
+    factory_no = StringField(glossary.label("factory_no"), validators=[Optional(), Length(max=60)])
     registration_no = StringField(
-        _l("Registration number"), validators=[Optional(), Length(max=60)]
+        glossary.label("registration_no"), validators=[Optional(), Length(max=60)]
     )
     manufacture_year = WholeNumberField(
-        _l("Manufacture year"), lo=1900, hi=_this_year, message=_year_message
+        glossary.label("manufacture_year"), lo=1900, hi=_this_year, message=_year_message
     )
     commissioned_on = DateField(
-        _l("Commissioning date"), validators=[Optional(), not_before_1900, not_in_future]
+        glossary.label("commissioned_on"), validators=[Optional(), not_before_1900, not_in_future]
     )
     service_life_years = WholeNumberField(
-        _l("Normative service life, years"),
+        glossary.label("service_life_years"),
         lo=SERVICE_LIFE_MIN,
         hi=SERVICE_LIFE_MAX,
         message=_l("Enter the service life in whole years, from 1 to 100."),
     )
     service_life_source = SelectField(
-        _l("Source of the service life"),
+        glossary.label("service_life_source"),
         choices=labels.choices(labels.LIFE_SOURCES),
         default=LifeSource.UNKNOWN.value,
     )
-    cycle_limit = WholeNumberField(_l("Load-cycle limit"), lo=1, hi=INT_MAX, message=WHOLE_FROM_1)
-    cycle_count = WholeNumberField(_l("Load cycles so far"), lo=0, hi=INT_MAX, message=WHOLE_FROM_0)
+    cycle_limit = WholeNumberField(
+        glossary.label("cycle_limit"), lo=1, hi=INT_MAX, message=WHOLE_FROM_1
+    )
+    cycle_count = WholeNumberField(
+        glossary.label("cycle_count"), lo=0, hi=INT_MAX, message=WHOLE_FROM_0
+    )
     pressure_mpa = DecimalField(
-        _l("Working pressure, MPa"),
+        glossary.label("pressure_mpa"),
         lo=0,
         hi=1000,
         message=_l("Enter the pressure as a number from 0 to 1000 MPa, e.g. 1,6."),
     )
     temperature_c = DecimalField(
-        _l("Working temperature, °C"),
+        glossary.label("temperature_c"),
         lo=-273,
         hi=2000,
         message=_l("Enter the temperature as a number from −273 to 2000 °C."),
     )
-    medium = StringField(_l("Working medium"), validators=[Optional(), Length(max=120)])
-    capacity = StringField(_l("Capacity / load"), validators=[Optional(), Length(max=120)])
-    status = SelectField(_l("Status"), choices=labels.choices(labels.EQUIPMENT_STATUSES))
-    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=4000)])
+    medium = StringField(glossary.label("medium"), validators=[Optional(), Length(max=120)])
+    capacity = StringField(glossary.label("capacity"), validators=[Optional(), Length(max=120)])
+    status = SelectField(
+        glossary.label("status"), choices=labels.choices(labels.EQUIPMENT_STATUSES)
+    )
+    notes = TextAreaField(glossary.label("notes"), validators=[Optional(), Length(max=4000)])
 
     def validate_service_life_source(self, field):
         """A source says where the life comes from: without a life there is none to name."""
@@ -128,31 +138,33 @@ class EquipmentForm(FlaskForm):
 
 class AssessmentForm(FlaskForm):
     assessed_on = DateField(
-        _l("Assessment date"), validators=[DataRequired(), not_before_1900, not_in_future]
+        glossary.label("assessed_on"), validators=[DataRequired(), not_before_1900, not_in_future]
     )
     wear_pct = DecimalField(
-        _l("Physical wear, %"),
+        glossary.label("wear_pct"),
         lo=0,
         hi=100,
         required=True,
         message=_l("Enter the wear as a number from 0 to 100 (percent), e.g. 47,5."),
     )
     method = ChoiceField(
-        _l("Method"),
+        glossary.label("method"),
         choices=labels.choices(labels.METHODS),
         required_message=_l("Choose the method of the assessment."),
     )
     condition = SelectField(
-        _l("Technical condition"), choices=labels.choices(labels.CONDITIONS, blank="—")
+        glossary.label("condition"), choices=labels.choices(labels.CONDITIONS, blank="—")
     )
     residual_life_years = DecimalField(
-        _l("Residual life, years"),
+        glossary.label("residual_life_years"),
         lo=0,
         hi=100,
         message=_l("Enter the residual life as a number of years from 0 to 100, e.g. 2,5."),
     )
-    document_ref = StringField(_l("Document"), validators=[Optional(), Length(max=200)])
-    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=4000)])
+    document_ref = StringField(
+        glossary.label("document_ref"), validators=[Optional(), Length(max=200)]
+    )
+    notes = TextAreaField(glossary.label("notes"), validators=[Optional(), Length(max=4000)])
 
     def data_for_service(self) -> dict:
         out = {k: v for k, v in self.data.items() if k != "csrf_token"}
@@ -164,23 +176,29 @@ class AssessmentForm(FlaskForm):
 
 class InspectionForm(FlaskForm):
     kind = ChoiceField(
-        _l("Kind"),
+        glossary.label("kind"),
         choices=labels.choices(labels.INSPECTION_KINDS),
         required_message=_l("Choose the kind of the event."),
     )
-    done_on = DateField(_l("Date"), validators=[DataRequired(), not_before_1900, not_in_future])
+    done_on = DateField(
+        glossary.label("done_on"), validators=[DataRequired(), not_before_1900, not_in_future]
+    )
     result = ChoiceField(
-        _l("Result"),
+        glossary.label("result"),
         choices=labels.choices(labels.INSPECTION_RESULTS),
         required_message=_l("Choose the result."),
     )
-    next_due_on = DateField(_l("Next due date"), validators=[Optional(), not_before_1900])
+    next_due_on = DateField(glossary.label("next_due_on"), validators=[Optional(), not_before_1900])
     extended_until = DateField(
-        _l("Service life extended until"), validators=[Optional(), not_before_1900]
+        glossary.label("extended_until"), validators=[Optional(), not_before_1900]
     )
-    document_no = StringField(_l("Document number"), validators=[Optional(), Length(max=120)])
-    organization_name = StringField(_l("Performed by"), validators=[Optional(), Length(max=300)])
-    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=4000)])
+    document_no = StringField(
+        glossary.label("document_no"), validators=[Optional(), Length(max=120)]
+    )
+    organization_name = StringField(
+        glossary.label("organization_name"), validators=[Optional(), Length(max=300)]
+    )
+    notes = TextAreaField(glossary.label("notes"), validators=[Optional(), Length(max=4000)])
 
     def data_for_service(self) -> dict:
         out = {k: v for k, v in self.data.items() if k != "csrf_token"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Float, and_, case, cast, literal, or_
+from sqlalchemy import Float, and_, case, cast, literal, not_, or_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -96,7 +96,8 @@ def reached(column, as_of: date):
 def flag_exprs(as_of: date) -> dict:
     return {
         "critical": reached(E.critical_on, as_of),
-        "warning": reached(E.warning_on, as_of),
+        # below critical: the same ladder as equipment.wear.indicators
+        "warning": and_(reached(E.warning_on, as_of), not_(reached(E.critical_on, as_of))),
         "life_expired": or_(reached(E.life_end, as_of), E.cycles_exhausted.is_(True)),
         "inspection_overdue": and_(
             E.next_inspection_due.is_not(None), E.next_inspection_due < as_of

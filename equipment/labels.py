@@ -11,7 +11,9 @@ from flask_babel.speaklater import LazyString
 from wtforms.fields.choices import SelectChoice
 
 from core.audit import ACTION_LABELS
+from equipment import glossary
 from equipment.catalog import (
+    BAND_LOWER_BOUNDS,
     AssessmentMethod,
     Band,
     Condition,
@@ -23,6 +25,7 @@ from equipment.catalog import (
     LifeSource,
     Sector,
 )
+from equipment.imports.excel.messages import Message
 
 DEVICE_TYPES = {
     DeviceType.PRESSURE_VESSEL: _l("Pressure vessel"),
@@ -104,7 +107,8 @@ INSPECTION_RESULTS = {
     InspectionResult.REFUSED: _l("Further use refused"),
 }
 
-BANDS = {
+# The wear bands by name only; BANDS gives them with their ranges, «Ветхое (60–80 %)»
+BAND_NAMES = {
     Band.GOOD: _l("Good"),
     Band.SATISFACTORY: _l("Satisfactory"),
     Band.UNSATISFACTORY: _l("Unsatisfactory"),
@@ -113,9 +117,48 @@ BANDS = {
     Band.UNKNOWN: _l("No data"),
 }
 
-# The list's narrow column: the two long band names shortened (full name in the tooltip)
+
+def band_bounds(band: Band) -> tuple[float, float] | None:
+    """(from, to) % of a band, from the bounds ``equipment.wear.band_of`` uses; None for
+    «no data»."""
+    upper = 100.0
+    for code, lower in BAND_LOWER_BOUNDS:  # from the highest band down
+        if code == band:
+            return lower, upper
+        upper = lower
+    return None
+
+
+class _Range:
+    """«60–80 %» in the reader's number format, rendered when shown."""
+
+    __slots__ = ("bounds",)
+
+    def __init__(self, bounds: tuple[float, float]):
+        self.bounds = bounds
+
+    def __str__(self) -> str:
+        lo, hi = (format_decimal(v, format="#,##0.#") for v in self.bounds)
+        return f"{lo}–{hi}\u00a0%"
+
+
+def _with_range(band: Band):
+    bounds = band_bounds(band)
+    if bounds is None:
+        return BAND_NAMES[band]
+    return Message("%(band)s (%(range)s)", band=BAND_NAMES[band], range=_Range(bounds))
+
+
+BANDS = {band: _with_range(band) for band in BAND_NAMES}
+# «60–80 %» of each band («» for no data): the list's narrow chip shows it beside the name
+BAND_RANGES = {
+    band: (_Range(b) if (b := band_bounds(band)) is not None else "") for band in BAND_NAMES
+}
+
+# The list's narrow column: the band's name, the long two shortened (with the range in the
+# tooltip)
 BANDS_SHORT = {
-    **BANDS,
+    **BAND_NAMES,
     Band.SATISFACTORY: _l("Satisf."),
     Band.UNSATISFACTORY: _l("Unsatisf."),
 }
@@ -170,40 +213,10 @@ AUDIT_ACTIONS = {
     "import_decommission": _l("Decommissioned by an Excel import"),
 }
 
+# The labels of the fields (the audit trail's, the forms' and the pages'): the glossary's
 FIELDS = {
-    "facility_id": _l("Facility"),
-    "facility": _l("Facility"),
-    "inventory_no": _l("Inventory number"),
-    "name": _l("Name"),
-    "device_type": _l("Device type"),
-    "model": _l("Model"),
-    "manufacturer": _l("Manufacturer"),
-    "factory_no": _l("Factory number"),
-    "registration_no": _l("Registration number"),
-    "manufacture_year": _l("Manufacture year"),
-    "commissioned_on": _l("Commissioning date"),
-    "service_life_years": _l("Normative service life, years"),
-    "service_life_source": _l("Source of the service life"),
-    "cycle_limit": _l("Load-cycle limit"),
-    "cycle_count": _l("Load cycles so far"),
-    "pressure_mpa": _l("Working pressure, MPa"),
-    "temperature_c": _l("Working temperature, °C"),
-    "medium": _l("Working medium"),
-    "capacity": _l("Capacity / load"),
-    "status": _l("Status"),
-    "notes": _l("Notes"),
-    "wear_pct": _l("Physical wear, %"),
-    "assessed_on": _l("Assessment date"),
-    "method": _l("Method"),
-    "condition": _l("Technical condition"),
-    "kind": _l("Kind"),
-    "done_on": _l("Date"),
-    "next_due_on": _l("Next due date"),
-    "result": _l("Result"),
-    "extended_until": _l("Service life extended until"),
-    "document_no": _l("Document number"),
-    "document_ref": _l("Document"),
-    "last_inspection_on": _l("Last examination"),
+    **glossary.LABELS,
+    "facility_id": glossary.label("facility"),
     "import_batch": _l("Import"),
     "import_row": _l("Row of the imported file"),
 }
@@ -218,17 +231,15 @@ ENUM_LABELS = {
     "result": INSPECTION_RESULTS,
     "sector": SECTORS,
 }
-FIELDS["residual_life_years"] = _l("Residual life, years")
-FIELDS["organization_name"] = _l("Performed by")
 
 # The equipment list's query arguments, for messages about a bad filter
 LIST_ARGS = {
     "q": _l("Search"),
-    "facility_id": _l("Facility"),
-    "organization_id": _l("Organization"),
-    "device_type": _l("Device type"),
-    "status": _l("Status"),
-    "band": _l("Condition"),
+    "facility_id": glossary.label("facility"),
+    "organization_id": glossary.label("organization"),
+    "device_type": glossary.label("device_type"),
+    "status": glossary.label("status"),
+    "band": glossary.label("band"),
     "flag": _l("Flag"),
     "sort": _l("Sort by"),
     "page": _l("Page"),
@@ -238,18 +249,18 @@ LIST_ARGS = {
 
 # The equipment list's sort keys as its column titles (equipment.registry.sorting.SORT_KEYS)
 SORT_KEYS = {
-    "inventory_no": _l("Inv. No"),
-    "name": _l("Name"),
-    "device_type": _l("Type"),
-    "facility": _l("Facility"),
-    "organization": _l("Organization"),
-    "manufacture_year": _l("Year"),
-    "commissioned_on": _l("Commissioning date"),
-    "wear": _l("Wear, %"),
-    "life_end": _l("Life ends"),
-    "next_inspection_due": _l("Next inspection"),
-    "critical_on": _l("Critical on"),
-    "status": _l("Status"),
+    "inventory_no": glossary.short("inventory_no"),
+    "name": glossary.short("name"),
+    "device_type": glossary.short("device_type"),
+    "facility": glossary.short("facility"),
+    "organization": glossary.short("organization"),
+    "manufacture_year": glossary.short("manufacture_year"),
+    "commissioned_on": glossary.short("commissioned_on"),
+    "wear": glossary.short("wear_pct"),
+    "life_end": glossary.short("life_end"),
+    "next_inspection_due": glossary.short("next_inspection_due"),
+    "critical_on": glossary.short("critical_on"),
+    "status": glossary.short("status"),
 }
 
 
@@ -424,7 +435,8 @@ class _Translated:
             return value  # functions (audit_value, choices) and the rest as they are
         if name not in self._tables:
             self._tables[name] = {
-                k: str(v) if isinstance(v, LazyString) else v for k, v in value.items()
+                k: str(v) if isinstance(v, LazyString | Message | _Range) else v
+                for k, v in value.items()
             }
         return self._tables[name]
 

@@ -8,6 +8,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from core import clock
 from core.access import MAX_ID
+from equipment import glossary
 from equipment.catalog import (
     AssessmentMethod,
     Band,
@@ -184,3 +185,20 @@ class InspectionSchema(Schema):
             and data["next_due_on"] <= data["done_on"]
         ):
             raise ValidationError("Must be after done_on.", "next_due_on")
+
+
+def _describe(schema_cls, renamed: dict[str, str] | None = None) -> None:
+    """The API's field descriptions: the glossary's labels (English), so that the API names a
+    field as the pages, the forms and the workbooks do."""
+    renamed = renamed or {}
+    for name, field in schema_cls._declared_fields.items():
+        term = renamed.get(name, name)
+        if term in glossary.LABELS:
+            field.metadata.setdefault("description", glossary.english(term))
+
+
+_describe(FacilitySchema, {"code": "facility_code", "name": "facility_name"})
+_describe(IndicatorsSchema, {"critical_forecast": "critical_on"})
+_describe(EquipmentSchema)
+_describe(AssessmentSchema)
+_describe(InspectionSchema)

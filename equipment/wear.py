@@ -232,7 +232,9 @@ def indicators(curve: WearCurve, as_of: date) -> Indicators:
         life_expired=life_expired,
         inspection_overdue=curve.next_inspection_due is not None
         and as_of > curve.next_inspection_due,
-        warning=_reached(curve.warning_on, as_of),
+        # a ladder, as the bands: «warning» is wear at or above the warning threshold and
+        # still below the critical one; a critical item is counted and flagged once (critical)
+        warning=_reached(curve.warning_on, as_of) and not critical,
         critical=critical,
         must_plan=must_plan,
         critical_forecast=curve.critical_on,

@@ -95,7 +95,7 @@ def _copy_failed_rows(
             titles = [("" if v is None else str(_as_typed(v))) for v in values]
             if add_column:
                 facility_col = len(titles)
-                titles.append(FIELD_LABELS["facility_name"])
+                titles.append(str(FIELD_LABELS["facility_name"]))
             widths = [18] * len(titles) + [12, 60]
             sheet = SheetWriter(workbook, title, [*titles, *added_columns()], widths)
         elif where in messages and sheet is not None:

@@ -8,6 +8,7 @@ from datetime import date
 from typing import IO
 
 from core.xlsx import SheetWriter, finish, new_workbook
+from equipment import glossary
 from equipment.imports.excel import FIELD_LABELS
 
 # (field, the example row's value, column width)
@@ -38,7 +39,7 @@ def import_template(device_type_names: Sequence[str], explanations: dict[str, st
     sheet = SheetWriter(
         workbook,
         "Оборудование",
-        [FIELD_LABELS[f] for f, _v, _w in TEMPLATE_FIELDS],
+        [str(FIELD_LABELS[f]) for f, _v, _w in TEMPLATE_FIELDS],
         [w for _f, _v, w in TEMPLATE_FIELDS],
     )
     sheet.write_row(v for _f, v, _w in TEMPLATE_FIELDS)
@@ -55,12 +56,13 @@ def import_template(device_type_names: Sequence[str], explanations: dict[str, st
             "validate": "list",
             "source": f"='Списки'!$A$1:$A${len(device_type_names)}",
             "error_type": "warning",
-            "error_title": "Вид устройства",
+            "error_title": str(FIELD_LABELS["device_type"]),
             "error_message": "Выберите вид устройства из списка.",
         },
     )
-    help_sheet = SheetWriter(workbook, "Пояснения", ["Столбец", "Что указать"], [34, 90])
+    help_titles = [str(glossary.OTHER["column"]), str(glossary.OTHER["what_to_enter"])]
+    help_sheet = SheetWriter(workbook, "Пояснения", help_titles, [34, 90])
     for field_name, _v, _w in TEMPLATE_FIELDS:
-        help_sheet.write_row((FIELD_LABELS[field_name], explanations.get(field_name, "")))
+        help_sheet.write_row((str(FIELD_LABELS[field_name]), explanations.get(field_name, "")))
     lists.hide()
     return finish(workbook, out)

@@ -25,7 +25,7 @@ from core.extensions import db
 from core.jobs import Job, JobContext, JobRefused, enqueue, register_kind
 from core.validation import ValidationFailed
 from core.xlsx import CONTENT_TYPE, SheetWriter, finish, new_workbook
-from equipment import labels
+from equipment import glossary, labels
 from equipment.registry.query import RegistryQuery, build, curve_of
 from equipment.wear import indicators
 
@@ -44,28 +44,29 @@ def register_job_kind(app) -> None:
 class ExportLabels:
     """Column titles and value labels of the registry export, in the user's language."""
 
+    # the glossary's labels (equipment.glossary); the facility column holds its code
     TITLES = {
-        "inventory_no": _l("Inventory number"),
-        "name": _l("Name"),
-        "device_type": _l("Device type"),
-        "facility": _l("Facility"),
-        "organization": _l("Organization"),
-        "bin": _l("BIN"),
-        "model": _l("Model"),
-        "factory_no": _l("Factory number"),
-        "registration_no": _l("Registration number"),
-        "manufacture_year": _l("Manufacture year"),
-        "commissioned_on": _l("Commissioning date"),
-        "service_life_years": _l("Normative service life, years"),
+        "inventory_no": glossary.label("inventory_no"),
+        "name": glossary.label("name"),
+        "device_type": glossary.label("device_type"),
+        "facility": glossary.label("facility_code"),
+        "organization": glossary.label("organization"),
+        "bin": glossary.label("bin"),
+        "model": glossary.label("model"),
+        "factory_no": glossary.label("factory_no"),
+        "registration_no": glossary.label("registration_no"),
+        "manufacture_year": glossary.label("manufacture_year"),
+        "commissioned_on": glossary.label("commissioned_on"),
+        "service_life_years": glossary.label("service_life_years"),
         # computed from the registry on the day of the export: titled so that the import
         # knows them as computed and never reads them back as data (a wear assessment…)
-        "wear_pct": _l("Wear, % (computed)"),
-        "band": _l("Condition (computed)"),
-        "life_end": _l("Life ends (computed)"),
-        "next_inspection_due": _l("Next inspection (computed)"),
-        "critical_on": _l("Critical on (forecast)"),
-        "flags": _l("Flags (computed)"),
-        "status": _l("Status"),
+        "wear_pct": glossary.computed("wear_pct"),
+        "band": glossary.computed("band"),
+        "life_end": glossary.computed("life_end"),
+        "next_inspection_due": glossary.computed("next_inspection_due"),
+        "critical_on": glossary.computed("critical_on"),
+        "flags": glossary.computed("flags"),
+        "status": glossary.label("status"),
         "sheet": _l("Equipment"),
     }
 

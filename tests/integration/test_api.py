@@ -138,7 +138,8 @@ def test_each_item_carries_its_indicators(api, fleet):
     assert worn["band"] == "unfit"
     assert worn["life_end"] == "2020-01-01"
     assert worn["life_expired"] is True
-    assert worn["critical"] is True and worn["warning"] is True and worn["must_plan"] is True
+    # critical, and so not «warning» (the flags are a ladder, as on the dashboard)
+    assert worn["critical"] is True and worn["warning"] is False and worn["must_plan"] is True
     assert worn["inspection_overdue"] is False
     assert {"critical", "life_expired"} <= set(worn["reasons"])
     assert worn["as_of"] == TODAY.isoformat()
@@ -179,11 +180,12 @@ def test_single_item_has_the_same_indicators_as_the_list(api, fleet):
         ("?band=good", ["A-INV-3"]),
         ("?band=unknown", ["A-INV-5"]),
         ("?flag=life_expired", ["A-INV-1", "A-INV-2"]),
-        ("?flag=warning", ["A-INV-1", "A-INV-2", "A-INV-4"]),
+        ("?flag=warning", ["A-INV-4"]),  # at or above warning, below critical
         ("?flag=inspection_overdue", ["A-INV-3"]),
         ("?flag=must_plan", ["A-INV-1", "A-INV-2"]),
         # a repeated flag narrows: every flag must hold
-        ("?flag=warning&flag=critical", ["A-INV-1", "A-INV-2"]),
+        ("?flag=warning&flag=critical", []),
+        ("?flag=critical&flag=life_expired", ["A-INV-1", "A-INV-2"]),
         ("?flag=warning&flag=inspection_overdue", []),
         ("?q=котел", ["A-INV-1", "A-INV-4"]),
         ("?q=КОТЕЛ", ["A-INV-1", "A-INV-4"]),

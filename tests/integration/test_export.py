@@ -23,12 +23,12 @@ from equipment.registry.query import curve_of
 from equipment.wear import indicators
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MUST_PLAN = "Требует включения в план"
+MUST_PLAN = "К включению в план"
 HEADER = [
     "Инвентарный номер",
     "Наименование",
-    "Тип устройства",
-    "ОПО",
+    "Вид устройства",
+    "Код ОПО",
 ]
 FORMULA_LIKE = {
     "name": '=HYPERLINK("http://x","y")',
@@ -141,13 +141,13 @@ def test_export_header_is_frozen_and_dates_are_dates(client, world, fleet, login
     old = rows["A-INV-1"]
     commissioned = old[header.index("Дата ввода в эксплуатацию")]
     assert commissioned.is_date and commissioned.value == datetime(2000, 1, 1)
-    life_end = old[header.index("Срок службы до (расчёт)")]
+    life_end = old[header.index("Окончание срока службы (расчёт)")]
     assert life_end.is_date and life_end.value == datetime(2020, 1, 1)
     assert old[header.index("Год изготовления")].value == 1999
     assert old[header.index("Год изготовления")].data_type == "n"
-    wear = old[header.index("Износ, % (расчёт)")]
+    wear = old[header.index("Физический износ, % (расчёт)")]
     assert wear.data_type == "n" and wear.value == 100
-    assert rows["A-NEW"][header.index("Тип устройства")].value == "Грузоподъёмный кран"
+    assert rows["A-NEW"][header.index("Вид устройства")].value == "Грузоподъёмный кран"
     assert sheet.auto_filter.ref and sheet.auto_filter.ref.startswith("A1:")
 
 
@@ -160,7 +160,7 @@ def test_text_that_looks_like_a_formula_stays_text(client, world, fleet, login_a
     cells = {
         "inventory_no": line[0],
         "name": line[1],
-        "model": line[header.index("Модель")],
+        "model": line[header.index("Марка (модель)")],
         "factory_no": line[header.index("Заводской номер")],
         "registration_no": line[header.index("Регистрационный номер")],
     }
@@ -207,7 +207,13 @@ def test_template_has_headers_a_device_type_drop_down_an_example_and_help(client
     assert book.sheetnames[0] == "Оборудование" and "Пояснения" in book.sheetnames
     sheet = book["Оборудование"]
     header = [c.value for c in sheet[1]]
-    for title in ("Код ОПО", "Инвентарный номер", "Наименование", "Вид устройства", "Износ, %"):
+    for title in (
+        "Код ОПО",
+        "Инвентарный номер",
+        "Наименование",
+        "Вид устройства",
+        "Физический износ, %",
+    ):
         assert title in header, title
     assert sheet.freeze_panes == "A2"
     example = {title: c.value for title, c in zip(header, sheet[2], strict=False)}
@@ -307,7 +313,7 @@ def test_export_names_each_rows_organization_and_bin(client, world, fleet, login
     login_as(world.admin)
     header, rows = rows_of(export(client, "?flag=must_plan&sort=inventory_no"))
     org, bin_ = header.index("Эксплуатирующая организация"), header.index("БИН")
-    assert bin_ == org + 1 and header[org - 1] == "ОПО"
+    assert bin_ == org + 1 and header[org - 1] == "Код ОПО"
     by_item = {r[0]: (r[org], r[bin_]) for r in rows}
     assert by_item["A-INV-1"] == (world.org_a.name, world.org_a.bin)
     assert by_item["B-INV-1"] == (world.org_b.name, world.org_b.bin)

@@ -304,8 +304,9 @@ def test_rebased_curve_forecast_dates():
         pytest.param("2014-06-14", False, False, False, id="day_before_warning"),
         pytest.param("2014-06-15", True, False, False, id="warning_day"),
         pytest.param("2018-06-14", True, False, False, id="day_before_critical"),
-        pytest.param("2018-06-15", True, True, True, id="critical_day"),
-        pytest.param("2020-01-01", True, True, True, id="after_critical"),
+        # a ladder: from the critical day on the item is critical, no longer «warning»
+        pytest.param("2018-06-15", False, True, True, id="critical_day"),
+        pytest.param("2020-01-01", False, True, True, id="after_critical"),
     ],
 )
 def test_rebased_flags(as_of, warning, critical, must_plan):
@@ -595,7 +596,7 @@ def test_thresholds_per_device_type(device_type, critical):
     result = compute(ASSESSED_75, d("2020-01-01"), thresholds)
     assert result.wear_pct == 75.0
     assert result.band == Band.DILAPIDATED
-    assert result.warning is True
+    assert result.warning is not critical  # warning is below critical
     assert result.critical is critical
     assert result.must_plan is critical
     assert result.reasons == (("critical",) if critical else ())

@@ -1,10 +1,16 @@
 """The fields a list's columns can fill, and what they are called.
 
-``FIELD_LABELS`` are the names the registry's template titles its columns with, which the
-header step recognises as well: data, like the aliases, not messages to translate.
+``FIELD_LABELS`` are the glossary's labels (``equipment.glossary``): the names the registry's
+template titles its columns with, which the header step recognises as well (its aliases begin
+with them), in the reader's language.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+from equipment import glossary  # the module (it imports this package's messages)
+from equipment.imports.excel.messages import Message
 
 FIELDS: tuple[str, ...] = (
     "inventory_no", "name", "device_type", "model", "manufacturer", "factory_no",
@@ -15,30 +21,20 @@ FIELDS: tuple[str, ...] = (
 )  # fmt: skip
 REQUIRED_FIELDS: tuple[str, ...] = ("inventory_no", "name")
 
-# How the fields are called in messages
-FIELD_LABELS: dict[str, str] = {
-    "inventory_no": "Инвентарный номер",
-    "name": "Наименование",
-    "device_type": "Вид устройства",
-    "model": "Марка (модель)",
-    "manufacturer": "Изготовитель",
-    "factory_no": "Заводской номер",
-    "registration_no": "Регистрационный номер",
-    "manufacture_year": "Год изготовления",
-    "commissioned_on": "Дата ввода в эксплуатацию",
-    "service_life_years": "Срок службы, лет",
-    "cycle_limit": "Предельное число циклов",
-    "cycle_count": "Наработка, циклов",
-    "pressure_mpa": "Рабочее давление, МПа",
-    "temperature_c": "Рабочая температура, °C",
-    "medium": "Рабочая среда",
-    "capacity": "Грузоподъёмность / вместимость",
-    "status": "Статус",
-    "notes": "Примечание",
-    "facility_code": "Код ОПО",
-    "facility_name": "ОПО",
-    "wear_pct": "Износ, %",
-    "assessed_on": "Дата оценки износа",
-    "last_inspection_on": "Дата последнего освидетельствования",
-    "next_inspection_on": "Дата следующего освидетельствования",
-}
+
+class _GlossaryLabels(Mapping):
+    """The fields' labels from the glossary (``equipment.glossary``), read when used: the
+    glossary's labels are messages of this package, so it is imported after it."""
+
+    def __getitem__(self, name: str) -> Message:
+        return glossary.LABELS[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(FIELDS)
+
+    def __len__(self) -> int:
+        return len(FIELDS)
+
+
+# How the fields are called: in messages, on the preview, as the template's column titles
+FIELD_LABELS: Mapping[str, Message] = _GlossaryLabels()

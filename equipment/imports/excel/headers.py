@@ -28,14 +28,19 @@ def _words(text: str) -> tuple[str, ...]:
 
 
 # Aliases in Russian; English; Kazakh, separated by «;». Each is normalised like a title, so
-# inflection, word order, abbreviations and units need no separate entries.
+# inflection, word order, abbreviations and units need no separate entries. Each list begins
+# with the glossary's label (equipment.glossary, Russian and English: the template's and the
+# export's titles); the older titles follow, so files made before still load. A test checks
+# that every glossary label is recognised as its field.
 ALIASES: dict[str, tuple[str, ...]] = {
     "inventory_no": _phrases("""
+        инвентарный номер; inventory number; инв №;
         инвентарный номер; инвентарный номер ту; инвентарный номер оборудования;
         инвентарный номер ос; инв номер;
         inventory no; inventory; inv no; asset no; asset id; asset tag;
         инвентарлық нөмір; түгендеу нөмірі; инв нөмірі"""),
     "name": _phrases("""
+        наименование; name;
         наименование; наименование ту; наименование оборудования; наименование устройства;
         наименование основного средства; основное средство; оборудование;
         наименование объекта ос; объект ос; наименование ос; объект основных средств;
@@ -44,87 +49,108 @@ ALIASES: dict[str, tuple[str, ...]] = {
         name; equipment name; device name; asset name; equipment; description;
         атауы; жабдықтың атауы; техникалық құрылғының атауы; құрылғының атауы"""),
     "device_type": _phrases("""
+        вид устройства; device type;
         вид ту; тип ту; тип устройства; вид устройства; тип оборудования; вид оборудования;
         тип; вид; категория ту;
         device type; type; equipment type; asset type; kind;
         түрі; құрылғы түрі; жабдық түрі; техникалық құрылғының түрі; типі"""),
     "model": _phrases("""
+        марка (модель); model;
         марка; модель; марка модель; тип марка; марка оборудования;
         model; make model; brand; маркасы; моделі; үлгісі"""),
     "manufacturer": _phrases("""
+        изготовитель; manufacturer;
         изготовитель; завод изготовитель; производитель; предприятие изготовитель;
         фирма изготовитель; организация изготовитель;
         manufacturer; maker; vendor; made by;
         дайындаушы; өндіруші; дайындаушы зауыт; өндіруші зауыт"""),
     "factory_no": _phrases("""
+        заводской номер; factory number;
         заводской номер; заводской; серийный номер; серийный;
         serial number; serial; sn; factory number;
         зауыттық нөмірі; зауыт нөмірі; сериялық нөмірі"""),
     "registration_no": _phrases("""
+        регистрационный номер; registration number;
         регистрационный номер; регистрационный; учетный номер; номер регистрации;
         регистрационный номер в органах гтн;
         registration number; registration; reg no;
         тіркеу нөмірі; есепке алу нөмірі"""),
     "manufacture_year": _phrases("""
+        год изготовления; manufacture year;
         год изготовления; год выпуска; дата изготовления; дата выпуска;
         year of manufacture; year built; manufactured; built;
         дайындалған жылы; шығарылған жылы; жасалған жылы"""),
     "commissioned_on": _phrases("""
+        дата ввода в эксплуатацию; commissioning date;
         дата ввода в эксплуатацию; год ввода в эксплуатацию; дата ввода;
         введен в эксплуатацию; дата начала эксплуатации;
         commissioned; commissioned on; commissioning date; in service since; put into service;
         пайдалануға берілген күні; пайдалануға енгізілген күні; пайдалануға беру;
         пайдалануға енгізу"""),
     "service_life_years": _phrases("""
+        нормативный срок службы, лет; normative service life, years;
         срок службы; нормативный срок службы; назначенный срок службы;
         расчетный срок службы; нормативный срок эксплуатации; срок эксплуатации;
         service life; design life; useful life; lifetime;
         қызмет ету мерзімі; қызмет мерзімі; пайдалану мерзімі;
         нормативтік қызмет ету мерзімі"""),
     "cycle_limit": _phrases("""
+        допустимое число циклов нагружения; load-cycle limit;
         предельное число циклов; назначенный ресурс циклов; ресурс циклов;
         допустимое число циклов; допускаемое число циклов нагружения;
         допустимое количество циклов; предельное количество циклов;
         cycle limit; design cycles; rated cycles; циклдер шегі"""),
     "cycle_count": _phrases("""
+        наработано циклов нагружения; load cycles so far;
         наработка циклов; число циклов; количество циклов; фактическое число циклов;
         cycle count; cycles; number of cycles; cycles used; циклдер саны"""),
     "pressure_mpa": _phrases("""
+        рабочее давление, мпа; working pressure, mpa;
         рабочее давление; давление; разрешенное давление;
         pressure; working pressure; operating pressure;
         жұмыс қысымы; қысым; рұқсат етілген қысым"""),
     "temperature_c": _phrases("""
+        рабочая температура, °c; working temperature, °c;
         рабочая температура; температура; температура среды;
         temperature; working temperature; operating temperature; жұмыс температурасы"""),
     "medium": _phrases("""
+        рабочая среда; working medium;
         рабочая среда; среда; medium; working medium; fluid; жұмыс ортасы; орта"""),
     "capacity": _phrases("""
+        вместимость / грузоподъемность; capacity / load;
         грузоподъемность; вместимость; объем; емкость; производительность;
         паропроизводительность; теплопроизводительность; мощность;
         capacity; load capacity; volume; output;
         жүк көтергіштігі; сыйымдылығы; көлемі; өнімділігі"""),
     "status": _phrases("""
+        статус; status;
         статус; эксплуатационный статус; статус эксплуатации; состояние эксплуатации;
         status; operating status; мәртебесі"""),
     "notes": _phrases("""
+        примечание; notes;
         примечание; комментарий; замечания;
         notes; remarks; comment; ескерту; ескертпе"""),
     "facility_code": _phrases("""
+        код опо; facility code;
         код опо; код объекта; регистрационный номер опо; номер опо;
         facility code; site code; hpf code; facility id;
         қөо коды; қөо тіркеу нөмірі"""),
     "facility_name": _phrases("""
+        наименование опо; facility name;
         опо; наименование опо; объект; наименование объекта;
         опасный производственный объект; площадка;
         facility; facility name; site; site name;
         қөо; қөо атауы; объектінің атауы; қауіпті өндірістік объект"""),
     "wear_pct": _phrases("""
+        физический износ, %; physical wear, %;
         износ; физический износ; процент износа; степень износа; износ фактический;
         wear; physical wear; wear percent; тозу; физикалық тозу; тозу дәрежесі"""),
     "assessed_on": _phrases("""
+        дата оценки; assessment date;
         дата оценки износа; дата оценки; дата определения износа; износ на дату;
         assessed on; assessment date; wear assessed on; бағалау күні; тозуды бағалау күні"""),
     "last_inspection_on": _phrases("""
+        дата последнего освидетельствования; last examination date;
         дата последнего технического освидетельствования; последнее освидетельствование;
         дата освидетельствования; дата последнего то; последний осмотр; последнее то;
         техническое освидетельствование дата проведения; дата проведения освидетельствования;
@@ -132,6 +158,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
         last examination; last inspection; last examined; date of last inspection; inspected;
         соңғы техникалық куәландыру; соңғы куәландыру; соңғы куәландыру күні"""),
     "next_inspection_on": _phrases("""
+        дата следующего освидетельствования; next examination date;
         дата следующего технического освидетельствования; следующее освидетельствование;
         очередное освидетельствование; срок следующего освидетельствования;
         срок освидетельствования; дата следующего то; очередное то; следующее то;
@@ -394,7 +421,7 @@ class HeaderMatch:
     def missing(self) -> list[str]:
         """The labels of the required fields no column holds."""
         found = set(self.columns.values())
-        return [FIELD_LABELS[name] for name in REQUIRED_FIELDS if name not in found]
+        return [str(FIELD_LABELS[name]) for name in REQUIRED_FIELDS if name not in found]
 
 
 # {column title or 0-based column index: field, or None for «do not import»}
