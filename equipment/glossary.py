@@ -102,6 +102,8 @@ OTHER: dict[str, Message] = {
     "file_column": N_("Column in the file"),
     "registry_field": N_("Field of the registry"),
     "what_to_enter": N_("What to enter"),
+    "file": N_("File"),  # the import preview's summary
+    "as_of": N_("As of"),
 }
 
 # «Износ, % (расчёт)»: a column the export computes, which the import never reads back
