@@ -395,7 +395,8 @@ def _rank_of(needle: str):
             RANK_NUMBER_PREFIX,
         ),
         (and_(p_name > 0, line_from_name == _LINE_NAME), RANK_NAME),
-        (_Position(t, n) > 0, RANK_NUMBER),  # first found in the inventory number
+        (and_(_Position(t, n) > 0, _Position(t, n) < _Position(t, sep)), RANK_NUMBER),
+        # the middle of the inventory number (above), of another number, of a compact copy
         (and_(p_name > 0, line_from_name.in_(_NUMBER_LINES)), RANK_NUMBER),
         (and_(p_name > 0, line_from_name > _LINE_MAKER), RANK_NUMBER),  # a compact number
         (and_(p_name > 0, line_from_name == _LINE_MODEL), RANK_MODEL),
