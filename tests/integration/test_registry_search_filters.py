@@ -73,9 +73,10 @@ def test_a_number_typed_whole_or_its_beginning_comes_before_its_middle(app, make
     make.equipment(fac, "N-4", name="Кран", registration_no="4626")  # a number, whole
     make.equipment(fac, "N-5", name="Кран", model="КС-4626")  # the model
     engineer = Actor(app, make, world.eng_a)
+    # a number typed whole or its beginning: one rank, then by inventory number
     assert rows(text_of(engineer.get("/equipment?q=4626"))) == [
-        ("N-4", "найдено в: регистрационный номер"),
         ("N-3", "найдено в: заводской номер"),
+        ("N-4", "найдено в: регистрационный номер"),
         ("N-2", "найдено в: наименование"),
         ("ИН-4626", "найдено в: инвентарный номер"),
         ("N-5", "найдено в: модель"),
