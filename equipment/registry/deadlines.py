@@ -24,6 +24,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import Date, and_, case, func, not_, or_, select
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.functions import FunctionElement
 
 from equipment.catalog import EquipmentStatus, InspectionKind, InspectionResult
@@ -58,36 +59,39 @@ def _day_before_sqlite(element, compiler, **kw):
     return f"date({compiler.process(element.clauses, **kw)}, '-1 day')"
 
 
-def _event_due():
+def _event_due(event=Inspection):
     """An event's obligation date (wear.obligation): failed -> due the day before it was
     done (overdue from the day of the failure), else its next date (may be NULL)."""
     return case(
-        (Inspection.result == InspectionResult.FAILED, _DayBefore(Inspection.done_on)),
-        else_=Inspection.next_due_on,
+        (event.result == InspectionResult.FAILED, _DayBefore(event.done_on)),
+        else_=event.next_due_on,
     )
 
 
-def latest_due(kind: str):
-    """(equipment_id, due) of each item's latest event of ``kind``: a subquery."""
-    ranked = (
-        select(
-            Inspection.equipment_id.label("equipment_id"),
-            _event_due().label("due"),
-            func.row_number()
-            .over(
-                partition_by=Inspection.equipment_id,
-                order_by=(Inspection.done_on.desc(), Inspection.id.desc()),
-            )
-            .label("rn"),
-        )
-        .where(Inspection.kind == EVENT_KINDS[kind])
-        .subquery(f"ranked_{kind}")
+def latest_due(kind: str, due_within=None):
+    """(equipment_id, due) of each item's latest event of ``kind`` (a subquery), only those
+    whose due date satisfies ``due_within(due)`` when given.
+
+    The filter comes first and the latest-ness second (no later event of the kind: one
+    probe of ix_inspections_equipment_kind_on per candidate), so a horizon reads only its
+    candidates: a window over every event of the kind sorted them all (50,000
+    examinations: 150 ms for the overdue ones, now a fraction)."""
+    event, later = aliased(Inspection, name="event"), aliased(Inspection, name="later")
+    due = _event_due(event)
+    newer = select(later.id).where(
+        later.equipment_id == event.equipment_id,
+        later.kind == event.kind,
+        or_(
+            later.done_on > event.done_on,
+            and_(later.done_on == event.done_on, later.id > event.id),
+        ),
     )
-    return (
-        select(ranked.c.equipment_id, ranked.c.due)
-        .where(ranked.c.rn == 1)
-        .subquery(f"latest_{kind}")
+    stmt = select(event.equipment_id.label("equipment_id"), due.label("due")).where(
+        event.kind == EVENT_KINDS[kind], ~newer.exists()
     )
+    if due_within is not None:
+        stmt = stmt.where(due_within(due))
+    return stmt.subquery(f"latest_{kind}")
 
 
 def in_horizon(due, horizon: str, as_of: date, life: bool = False):
@@ -110,10 +114,8 @@ def kind_condition(kind: str, due: str, as_of: date):
         return in_horizon(Equipment.life_end, due, as_of, life=True)
     if due == "none":
         return Equipment.id.not_in(_recorded(kind))
-    latest = latest_due(kind)
-    return Equipment.id.in_(
-        select(latest.c.equipment_id).where(in_horizon(latest.c.due, due, as_of))
-    )
+    latest = latest_due(kind, lambda d: in_horizon(d, due, as_of))
+    return Equipment.id.in_(select(latest.c.equipment_id))
 
 
 def due_condition(due: str, kind: str | None, as_of: date):
@@ -146,31 +148,36 @@ def due_date_expr(kind: str):
 # ---------------------------------------------------------------------------- the page
 
 
+def _soon(as_of: date, life: bool = False):
+    """Overdue or due within 90 days: what the page counts and lists."""
+    return lambda d: or_(in_horizon(d, "overdue", as_of, life), in_horizon(d, "90", as_of, life))
+
+
 def summary(session, where, as_of: date) -> dict[str, dict[str, int]]:
-    """``{kind: {horizon: count}}`` (and ``none`` for the event kinds) over the items
-    ``where`` selects (the list's condition: scope, not decommissioned): one statement, the
-    latest event of each kind joined once."""
-    latest = {k: latest_due(k) for k in EVENT_KINDS}
-    stmt = select(Equipment.id)
-    for sub in latest.values():
-        stmt = stmt.outerjoin(sub, sub.c.equipment_id == Equipment.id)
-    cols = []
-    names = []
+    """``{kind: {horizon: count}}`` (and ``none`` for the examination) over the items
+    ``where`` selects (the list's condition: scope, not decommissioned): one statement per
+    event kind over its overdue-or-soon latest events, one over the items for the life and
+    the items never examined."""
 
-    def count_if(name, cond):
-        names.append(name)
-        cols.append(func.sum(case((cond, 1), else_=0)))
+    def count_if(cond):
+        return func.sum(case((cond, 1), else_=0))
 
-    for kind, sub in latest.items():
-        for horizon in HORIZONS:
-            count_if((kind, horizon), in_horizon(sub.c.due, horizon, as_of))
-        count_if((kind, "none"), sub.c.equipment_id.is_(None))
-    for horizon in HORIZONS:
-        count_if(("life", horizon), in_horizon(Equipment.life_end, horizon, as_of, life=True))
-    row = session.execute(stmt.with_only_columns(*cols).where(where)).one()
     out: dict[str, dict[str, int]] = {k: {} for k in DUE_KINDS}
-    for (kind, horizon), value in zip(names, row, strict=True):
-        out[kind][horizon] = int(value or 0)
+    for kind in EVENT_KINDS:
+        latest = latest_due(kind, _soon(as_of))
+        stmt = (
+            select(*(count_if(in_horizon(latest.c.due, h, as_of)) for h in HORIZONS))
+            .select_from(Equipment)
+            .join(latest, latest.c.equipment_id == Equipment.id)
+            .where(where)
+        )
+        row = session.execute(stmt).one()
+        out[kind] = {h: int(v or 0) for h, v in zip(HORIZONS, row, strict=True)}
+    life = [count_if(in_horizon(Equipment.life_end, h, as_of, life=True)) for h in HORIZONS]
+    never = count_if(Equipment.id.not_in(_recorded("examination")))
+    row = session.execute(select(*life, never).where(where)).one()
+    out["life"] = {h: int(v or 0) for h, v in zip(HORIZONS, row[:-1], strict=True)}
+    out["examination"]["none"] = int(row[-1] or 0)
     return out
 
 
@@ -179,16 +186,12 @@ def nearest(session, where, kind: str, as_of: date, limit: int = 10) -> list[tup
     90 days, earliest first (one statement)."""
     if kind == "life":
         due = Equipment.life_end
-        stmt = select(Equipment, due)
+        stmt = select(Equipment, due).where(_soon(as_of, life=True)(due))
     else:
-        latest = latest_due(kind)
+        latest = latest_due(kind, _soon(as_of))
         due = latest.c.due
         stmt = select(Equipment, due).join(latest, latest.c.equipment_id == Equipment.id)
-    window = or_(
-        in_horizon(due, "overdue", as_of, kind == "life"),
-        in_horizon(due, "90", as_of, kind == "life"),
-    )
-    stmt = stmt.where(where, window).order_by(due, Equipment.inventory_no, Equipment.id)
+    stmt = stmt.where(where).order_by(due, Equipment.inventory_no, Equipment.id)
     return [(item, day) for item, day in session.execute(stmt.limit(limit)).unique()]
 
 
