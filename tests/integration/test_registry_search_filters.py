@@ -175,3 +175,20 @@ def test_a_bad_region_is_422_naming_it(app, make, world, value):
     assert set(field_errors(response)) == {"region_id"}
     page = text_of(Actor(app, make, world.national).get(f"/equipment?region_id={value}"))
     assert "Регион: " in page
+
+
+def test_the_filter_form_keeps_a_chosen_sort_only(app, make, world):
+    """The form's hidden sort: a default one would make every new search «chosen» and
+    switch its ranking off."""
+    engineer = Actor(app, make, world.eng_a)
+    for url in ("/equipment", "/equipment?q=котел", "/equipment?sort=inventory_no"):
+        form = re.search(
+            r'<form method="get" class="filters".*?</form>', text_of(engineer.get(url)), re.S
+        )
+        assert 'name="sort"' not in form.group(0), url
+    form = re.search(
+        r'<form method="get" class="filters".*?</form>',
+        text_of(engineer.get("/equipment?q=котел&sort=-wear")),
+        re.S,
+    )
+    assert '<input type="hidden" name="sort" value="-wear">' in form.group(0)
