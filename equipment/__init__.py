@@ -34,4 +34,5 @@ def init_app(app) -> None:
     hooks.add_section(app, "dashboard", views.dashboard_section, order=10)
     hooks.add_nav_entry(app, "equipment.facilities", _l("Facilities"), order=20)
     hooks.add_nav_entry(app, "equipment.registry.index", _l("Equipment"), order=30)
+    hooks.add_nav_entry(app, "equipment.registry.deadlines_page", _l("Deadlines"), order=35)
     hooks.add_nav_entry(app, "equipment.imports.index", _l("Excel import"), 50, _may_import)

@@ -89,13 +89,29 @@ class EquipmentCollection(MethodView):
     def get(self):
         """Equipment list with the registry's filters, sorting and paging.
 
-        Query: q, facility_id, organization_id, device_type, status, band, flag (repeatable:
+        Query: q, facility_id, organization_id, region_id (the facility's region),
+        device_type, status, band, flag (repeatable:
         critical, warning, life_expired, inspection_overdue, must_plan), sort (prefix - for
         descending): inventory_no, name, device_type (by its label in the request's
         language), facility (by code, then name), organization (by name), manufacture_year,
         commissioned_on, wear, life_end, next_inspection_due, critical_on, status (in service,
         suspended, conserved, decommissioned); empty values come last either way. page,
         per_page.
+
+        q searches the inventory, factory and registration numbers, name, model and
+        manufacturer (case and «ё» ignored; numbers also without separators) and facility
+        codes (the facility's items); without a sort the matches come by rank: a number
+        typed whole or its beginning, then the name, a number's middle, the model, the
+        manufacturer, a facility code (sort=relevance asks for it explicitly).
+
+        Deadlines: due = overdue | 30 | 60 | 90 | none, due_kind = examination | hydraulic |
+        expertise | life. An event kind's deadline is the date its latest event left (a
+        failed one: overdue at once); life is the end of service life. overdue: the date has
+        passed (a life end: reached); 30/60/90: not overdue and due within that many days,
+        today + N included (90 includes 30); none: no event of the kind recorded (life: no
+        life end known). Without due_kind a horizon matches any of the four deadlines, and
+        none the items with no examination, hydraulic test or expertise at all. With a
+        due_kind and no sort the items come by that deadline (sort=due_date).
         """
         query = RegistryQuery.from_args(
             request.args, current_app.config["MAX_PAGE_SIZE"], current_app.config["PAGE_SIZE"]

@@ -20,6 +20,7 @@ from equipment.imports.excel.messages import N_, Message
 LABELS: dict[str, Message] = {
     # where the item is
     "organization": N_("Organization"),
+    "region": N_("Region"),
     "bin": N_("BIN"),
     "facility": N_("Facility"),
     "facility_code": N_("Facility code"),

@@ -443,3 +443,35 @@ class _Translated:
 
 def for_templates() -> _Translated:
     return _Translated()
+
+
+# ---- deadlines (issue 10): the list's deadline filters, region filter and search notes
+
+# ``due``: equipment.registry.deadlines.DUE_VALUES
+DUE_HORIZONS = {
+    "overdue": _l("Overdue"),
+    "30": _l("Within 30 days"),
+    "60": _l("Within 60 days"),
+    "90": _l("Within 90 days"),
+    "none": _l("Never recorded"),
+}
+# ``due_kind``: equipment.registry.deadlines.DUE_KINDS
+DUE_KINDS = {
+    "examination": _l("Technical examination"),
+    "hydraulic": _l("Hydraulic test"),
+    "expertise": _l("Industrial-safety expertise"),
+    "life": _l("End of service life"),
+}
+# Where a search found an item (equipment.search.matched_field)
+MATCHED_FIELDS = {
+    "inventory_no": _l("inventory number"),
+    "factory_no": _l("factory number"),
+    "registration_no": _l("registration number"),
+    "name": _l("name"),
+    "model": _l("model"),
+    "manufacturer": _l("manufacturer"),
+    "facility": _l("facility code"),
+}
+LIST_ARGS.update(
+    {"region_id": _l("Region"), "due": _l("Deadline"), "due_kind": _l("Deadline kind")}
+)

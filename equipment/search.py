@@ -72,3 +72,42 @@ def needles(query: str) -> list[str]:
 def search_text_default(context) -> str:
     """Column default: computed from the inserted row itself (ORM and bulk Core inserts)."""
     return search_text(context.get_current_parameters())
+
+
+# Fields in the order a match ranks them (the SQL rank: equipment.registry.query._rank_of).
+_NUMBER_FIELDS = ("inventory_no", "factory_no", "registration_no")
+
+
+def matched_field(values, query: str, facility_code: str | None = None) -> str | None:
+    """Which field of an item (a mapping with the SEARCHED keys) a search found it by: the
+    best of a number typed whole or its beginning, the name, a number's middle, the model,
+    the manufacturer, the facility's code; None when nothing matches. The note under a
+    row of the list: «найдено в: производитель»."""
+    found = needles(query)
+    if not found:
+        return None
+    folded = {name: fold(values.get(name)) for name in SEARCHED}
+    squeezed = {name: compact(values.get(name)) for name in NUMBERS}
+    best: tuple[int, str] | None = None
+
+    def offer(rank: int, name: str) -> None:
+        nonlocal best
+        if best is None or rank < best[0]:
+            best = (rank, name)
+
+    for needle in found:
+        for name in _NUMBER_FIELDS:
+            for text in (folded[name], squeezed[name]):
+                if text and text.startswith(needle):
+                    offer(0, name)
+                elif text and needle in text:
+                    offer(2, name)
+        if needle in folded["name"]:
+            offer(1, "name")
+        if needle in folded["model"] or needle in (squeezed["model"] or ""):
+            offer(3, "model")
+        if needle in folded["manufacturer"]:
+            offer(4, "manufacturer")
+    if best is None and facility_code and fold(facility_code) == fold(query):
+        return "facility"
+    return best[1] if best else None

@@ -20,3 +20,18 @@ function openTargetSection() {
 }
 window.addEventListener("hashchange", openTargetSection);
 document.addEventListener("DOMContentLoaded", openTargetSection);
+
+// ---- deadlines
+// Region -> organization -> facility narrow each other on the server: when one changes, the
+// choices after it no longer apply, so they are cleared and the list reloads with the new
+// choices (without this file, "Apply" does the same).
+document.addEventListener("change", function (event) {
+  var select = event.target;
+  if (!select.matches || !select.matches("select[data-narrows]")) return;
+  var form = select.form;
+  select.getAttribute("data-narrows").split(" ").forEach(function (name) {
+    var dependent = form.elements[name];
+    if (dependent) dependent.value = "";
+  });
+  form.submit();
+});

@@ -13,23 +13,28 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, Select, Text, and_, func, literal, or_, select
+from sqlalchemy import Boolean, Integer, Select, Text, and_, case, func, literal, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.functions import FunctionElement
 
-from accounts.models import Organization
+from accounts.models import Organization, Region
 from core.access import MAX_ID, Scope, valid_id
 from core.validation import ValidationFailed
 from equipment import labels
 from equipment.catalog import Band, DeviceType, EquipmentStatus
 from equipment.indicators_sql import band_filter, flag_exprs
 from equipment.models import Equipment, Facility
+from equipment.registry import deadlines
 from equipment.registry.sorting import CATEGORIES, SORT_KEYS, order_keys, order_terms
-from equipment.search import needles
+from equipment.search import SEPARATOR, needles
 from equipment.wear import WearCurve
 
 FLAGS = ("critical", "warning", "life_expired", "inspection_overdue", "must_plan")
+# Orders that are no column: by search rank (the default of a search) and by the chosen
+# deadline kind's date (the default of a ``due`` filter with a ``due_kind``).
+RELEVANCE = "relevance"
+DUE_DATE = "due_date"
 MAX_PAGE = 10**6
 DEFAULT_PER_PAGE = 50  # the page size a link leaves out (``as_args``)
 
@@ -43,6 +48,9 @@ class RegistryQuery:
     status: EquipmentStatus | None = None
     band: Band | None = None
     flags: list[str] = field(default_factory=list)
+    region_id: int | None = None
+    due: str | None = None  # deadlines.DUE_VALUES
+    due_kind: str | None = None  # deadlines.DUE_KINDS; None: any kind
     sort: str = "inventory_no"
     desc: bool = False
     page: int = 1
@@ -66,7 +74,9 @@ class RegistryQuery:
         values.update(_ids(args, errors))
         values.update(_codes(args, errors, for_people))
         values["flags"] = _flags(args, errors, for_people)
+        values.update(_due(args, errors, for_people))
         values.update(_sort(args, errors, for_people))
+        values["sort"] = _default_sort(values, args)
         values.update(_paging(args, errors, max_per_page))
         if errors:
             raise ValidationFailed(errors)
@@ -82,6 +92,8 @@ class RegistryQuery:
             or self.status
             or self.band
             or self.flags
+            or self.region_id
+            or self.due
         )
 
     def as_args(self, **overrides) -> dict:
@@ -105,8 +117,21 @@ class RegistryQuery:
         if found := needles(self.q):
             # A substring of the folded name and numbers (equipment.search), taken literally
             # (no LIKE wildcards at all). A query with a digit is also looked up compacted:
-            # «4626 Г» finds «4626-Г».
-            conds.append(or_(*(_contains(Equipment.search_text, n) for n in found)))
+            # «4626 Г» finds «4626-Г». A facility's code finds the facility's items.
+            conds.append(
+                or_(
+                    *(_contains(Equipment.search_text, n) for n in found),
+                    Equipment.facility_id.in_(_facilities_coded(self.q)),
+                )
+            )
+        if self.region_id:
+            conds.append(
+                Equipment.facility_id.in_(
+                    select(Facility.id).where(Facility.region_id == self.region_id)
+                )
+            )
+        if self.due:
+            conds.append(deadlines.due_condition(self.due, self.due_kind, as_of))
         if self.facility_id:
             conds.append(Equipment.facility_id == self.facility_id)
         if self.organization_id:
@@ -141,7 +166,7 @@ def _allowed(codes, table, for_people: bool) -> str:
 def _ids(args, errors: dict) -> dict:
     """The facility and organization filters: ids that a row may have."""
     out = {}
-    for name in ("facility_id", "organization_id"):
+    for name in ("facility_id", "organization_id", "region_id"):
         raw = args.get(name)
         if not raw:
             continue
@@ -201,7 +226,7 @@ def _sort(args, errors: dict, for_people: bool) -> dict:
     desc = sort.startswith("-")
     if desc:
         sort = sort[1:]
-    if sort not in SORT_KEYS:
+    if sort not in SORT_KEYS and sort not in (RELEVANCE, DUE_DATE):
         errors["sort"] = _l(
             "Cannot sort by «%(value)s»; expected one of: %(allowed)s.",
             value=sort,
@@ -209,6 +234,44 @@ def _sort(args, errors: dict, for_people: bool) -> dict:
         )
         return {"desc": desc}
     return {"sort": sort, "desc": desc}
+
+
+def _due(args, errors: dict, for_people: bool) -> dict:
+    """``due`` (a horizon, overdue or none) and ``due_kind`` (which deadline; none: any)."""
+    out = {}
+    for name, allowed, table in (
+        ("due", deadlines.DUE_VALUES, labels.DUE_HORIZONS),
+        ("due_kind", deadlines.DUE_KINDS, labels.DUE_KINDS),
+    ):
+        raw = args.get(name)
+        if not raw:
+            continue
+        if raw in allowed:
+            out[name] = raw
+        else:
+            errors[name] = _l(
+                "Unknown value «%(value)s»; expected one of: %(allowed)s.",
+                value=raw,
+                allowed=_allowed(allowed, table, for_people),
+            )
+    return out
+
+
+def _default_sort(values: dict, args) -> str:
+    """The sort asked for; without one, a search sorts by its rank and a deadline filter of
+    one kind by that deadline. The two orders that are no column fall back to the inventory
+    number where they mean nothing (no search, no deadline kind)."""
+    sort = values.get("sort", "inventory_no")
+    if not args.get("sort"):
+        if values.get("q"):
+            sort = RELEVANCE
+        elif values.get("due_kind") and values.get("due") not in (None, "none"):
+            sort = DUE_DATE
+    if (sort == RELEVANCE and not needles(values.get("q", ""))) or (
+        sort == DUE_DATE and not values.get("due_kind")
+    ):
+        return "inventory_no"
+    return sort
 
 
 def _paging(args, errors: dict, max_per_page: int) -> dict:
@@ -257,6 +320,103 @@ def _contains(column, needle: str):
     return _Contains(column, literal(needle, Text()))
 
 
+class _Position(FunctionElement):
+    """Where ``needle`` first starts in ``text`` (1-based; 0: nowhere)."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "position"
+
+
+@compiles(_Position)
+def _position_pg(element, compiler, **kw):
+    text, needle = (compiler.process(c, **kw) for c in element.clauses)
+    return f"strpos({text}, {needle})"
+
+
+@compiles(_Position, "sqlite")
+def _position_sqlite(element, compiler, **kw):
+    text, needle = (compiler.process(c, **kw) for c in element.clauses)
+    return f"instr({text}, {needle})"
+
+
+def _facilities_coded(q: str):
+    """The facilities whose code is the query (case ignored: «opo-01» finds «OPO-01»)."""
+    code = q.strip()
+    return select(Facility.id).where(
+        or_(Facility.code == code, func.upper(Facility.code) == code.upper())
+    )
+
+
+# The lines of search_text (equipment.search.SEARCHED, then the compact numbers) and the rank
+# of a match in each, best first: a number typed whole or its beginning, then the name, a
+# number's middle, the model, the manufacturer; a facility code last.
+_LINE_INVENTORY, _LINE_NAME, _LINE_FACTORY, _LINE_REGISTRATION, _LINE_MODEL, _LINE_MAKER = range(6)
+_NUMBER_LINES = (_LINE_FACTORY, _LINE_REGISTRATION)
+RANK_NUMBER_EXACT, RANK_NUMBER_PREFIX, RANK_NAME, RANK_NUMBER, RANK_MODEL, RANK_MAKER = range(6)
+RANK_FACILITY = 6
+
+
+def _separators_in(text, upto):
+    """How many field separators ``text`` has in its first ``upto`` characters (``upto``
+    is a position in it, so the head's length is ``upto`` itself)."""
+    return upto - func.length(func.replace(func.substr(text, 1, upto), SEPARATOR, ""))
+
+
+def _rank_of(needle: str):
+    """The rank (RANK_*) of ``needle`` in the row's search_text, in string functions that
+    both databases have (no split, no regex): the field of a match is told by counting the
+    separators before it. Read: the first occurrence (its field), and the first occurrence
+    at the beginning of a field (a factory or registration number, or a compact copy, that
+    starts with the needle). So a needle first found in the inventory number's middle ranks
+    as a number's middle even if the name has it too, and a number that begins with it is
+    missed when the name begins with it as well: both rare, and the price of a rank that
+    costs a few string functions per matching row (the sort reads every match: 17,308 for
+    «котел» at 50,000 items). Simple CASEs (``CASE x WHEN …``) evaluate each position
+    once per row; a searched CASE would compute it again in every branch."""
+    t = Equipment.search_text
+    n = literal(needle, Text())
+    first = _Position(t, n)
+    line = _separators_in(t, first)
+    starts = _Position(t, literal(SEPARATOR + needle, Text()))
+    # the line a field-opening match opens (0 when none: the "\n" itself is counted)
+    starts_line = _separators_in(t, starts)
+    by_line = case(
+        {_LINE_NAME: RANK_NAME, _LINE_MODEL: RANK_MODEL, _LINE_MAKER: RANK_MAKER},
+        value=line,
+        else_=RANK_NUMBER,  # the middle of a number or of its compact copy
+    )
+    not_a_number = (0, _LINE_NAME, _LINE_MODEL, _LINE_MAKER)  # lines a match may open
+    by_start = case(
+        dict.fromkeys(not_a_number, by_line), value=starts_line, else_=RANK_NUMBER_PREFIX
+    )
+    return case(
+        (func.substr(t, 1, len(needle) + 1) == needle + SEPARATOR, RANK_NUMBER_EXACT),
+        else_=case({0: RANK_FACILITY, 1: RANK_NUMBER_PREFIX}, value=first, else_=by_start),
+    )
+
+
+def rank_expr(q: str):
+    """The best rank of the query's needles (as typed and, with a digit, compacted)."""
+    found = needles(q)
+    if len(found) == 1:
+        return _rank_of(found[0])
+    folded, squeezed = found
+    return case(
+        (_contains(Equipment.search_text, folded), _rank_of(folded)), else_=_rank_of(squeezed)
+    )
+
+
+def _order(stmt: Select, query: RegistryQuery, as_of: date):
+    """``sorting.order_keys`` with the two orders that are no column: the search's rank
+    (then the inventory number) and the chosen deadline kind's date."""
+    if query.sort == RELEVANCE:
+        return stmt, [rank_expr(query.q), Equipment.inventory_no], False
+    if query.sort == DUE_DATE:
+        return stmt, [deadlines.due_date_expr(query.due_kind)], True
+    return order_keys(stmt, query.sort, as_of)
+
+
 # ---------------------------------------------------------------------------- reading
 
 
@@ -280,10 +440,10 @@ def build(
     where = query.where(scope, as_of)
     count = select(func.count()).select_from(Equipment).where(where)
     if not paged:
-        stmt, exprs, nullable = order_keys(select(Equipment), query.sort, as_of)
+        stmt, exprs, nullable = _order(select(Equipment), query, as_of)
         stmt = stmt.options(_LOAD_FACILITY).where(where)
         return stmt.order_by(*order_terms(exprs, query.desc, nullable, Equipment.id)), count
-    ids, exprs, nullable = order_keys(select(Equipment.id.label("id")), query.sort, as_of)
+    ids, exprs, nullable = _order(select(Equipment.id.label("id")), query, as_of)
     keys = [expr.label(f"k{i}") for i, expr in enumerate(exprs)]
     chosen = (
         ids.add_columns(*keys)
@@ -377,17 +537,39 @@ def curve_of(item: Equipment) -> WearCurve:
 # ---------------------------------------------------------------------------- filter choices
 
 
-def facility_choices(session, scope: Scope) -> list[Facility]:
+def facility_choices(
+    session, scope: Scope, region_id: int | None = None, organization_id: int | None = None
+) -> list[Facility]:
+    """The visible facilities, of the chosen region and organization only (the filters
+    narrow each other)."""
+    conds = [scope.clause(Facility)]
+    if region_id:
+        conds.append(Facility.region_id == region_id)
+    if organization_id:
+        conds.append(Facility.organization_id == organization_id)
     return list(
         session.execute(
-            select(Facility).where(scope.clause(Facility)).order_by(Facility.code)
+            select(Facility).where(*conds).order_by(Facility.code, Facility.name, Facility.id)
         ).scalars()
     )
 
 
-def organization_choices(session, scope: Scope) -> list[Organization]:
-    """The organizations whose equipment the user can see: those with a visible facility."""
+def region_choices(session, scope: Scope) -> list:
+    """The regions with a visible facility."""
+    with_facility = select(Facility.region_id).where(scope.clause(Facility))
+    return list(
+        session.execute(
+            select(Region).where(Region.id.in_(with_facility)).order_by(Region.name_ru)
+        ).scalars()
+    )
+
+
+def organization_choices(session, scope: Scope, region_id: int | None = None) -> list[Organization]:
+    """The organizations whose equipment the user can see: those with a visible facility
+    (in the chosen region, when one is)."""
     with_facility = select(Facility.organization_id).where(scope.clause(Facility))
+    if region_id:
+        with_facility = with_facility.where(Facility.region_id == region_id)
     return list(
         session.execute(
             select(Organization)

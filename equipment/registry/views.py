@@ -26,6 +26,7 @@ from core.validation import ValidationFailed
 from core.xlsx import CONTENT_TYPE
 from equipment import labels
 from equipment.models import Equipment
+from equipment.registry import deadlines
 from equipment.registry.counts import any_equipment
 from equipment.registry.export import ExportLabels, download_name, enqueue_export, export_registry
 from equipment.registry.query import (
@@ -35,7 +36,9 @@ from equipment.registry.query import (
     facility_choices,
     fetch_page,
     organization_choices,
+    region_choices,
 )
+from equipment.search import SEARCHED, matched_field
 from equipment.wear import indicators
 
 bp = Blueprint("registry", __name__)
@@ -51,19 +54,22 @@ class ListRow:
     wear: str
     band: Markup
     life_end: str
-    next_inspection_due: str
+    next_inspection_due: Markup  # in its deadline state (_ui.due_badge): overdue is red
     critical_on: str
     flags: Markup
+    matched: str | None = None  # a search: the field it found the item by (labels key)
 
 
-def list_rows(items, today) -> list[ListRow]:
+def list_rows(items, today, q: str = "") -> list[ListRow]:
     """The page's rows. The band and the flags are rendered by the same macros as on the
     card, once per distinct value (a handful per page) instead of once per row."""
     macros = current_app.jinja_env.get_template("equipment/_macros.html").make_module(
         {"labels": labels.for_templates()}
     )
+    ui = current_app.jinja_env.get_template("_ui.html").make_module({})
     bands: dict = {}
     flag_sets: dict = {}
+    dues: dict = {}
     rows = []
     for item in items:
         ind = indicators(curve_of(item), today)
@@ -72,15 +78,22 @@ def list_rows(items, today) -> list[ListRow]:
         flags = (ind.critical, ind.life_expired, ind.must_plan, ind.warning, ind.inspection_overdue)
         if flags not in flag_sets:
             flag_sets[flags] = macros.flags(ind, short=True)
+        if ind.next_inspection_due not in dues:
+            dues[ind.next_inspection_due] = ui.due_badge(ind.next_inspection_due, today, short=True)
         rows.append(
             ListRow(
                 item=item,
                 wear=fmt_number(ind.wear_pct, 1, fixed=True),
                 band=bands[ind.band],
                 life_end=fmt_date(ind.life_end),
-                next_inspection_due=fmt_date(ind.next_inspection_due),
+                next_inspection_due=dues[ind.next_inspection_due],
                 critical_on=fmt_date(ind.critical_forecast),
                 flags=flag_sets[flags],
+                matched=matched_field(
+                    {name: getattr(item, name) for name in SEARCHED}, q, item.facility.code
+                )
+                if q
+                else None,
             )
         )
     return rows
@@ -106,9 +119,14 @@ def index():
     ) or RegistryQuery(per_page=page_size)
     today = clock.today()
     items, total = fetch_page(db.session, query, scope, today)
-    rows = list_rows(items, today)
-    facilities = facility_choices(db.session, scope)
-    organizations = organization_choices(db.session, scope)
+    rows = list_rows(items, today, query.q)
+    # region -> organization -> facility: each list holds what the choices before it allow
+    regions = region_choices(db.session, scope)
+    organizations = organization_choices(db.session, scope, query.region_id)
+    facilities = facility_choices(db.session, scope, query.region_id, query.organization_id)
+    all_organizations = organizations
+    if query.region_id:
+        all_organizations = organization_choices(db.session, scope)
     return render_template(
         "equipment/list.html",
         rows=rows,
@@ -117,8 +135,12 @@ def index():
         pages=max(1, -(-total // query.per_page)),
         facilities=facilities,
         organizations=organizations,
+        regions=regions,
         # who sees several operators (regulators, admins) needs to tell whose a row is
-        show_organization=len(organizations) > 1,
+        show_organization=len(all_organizations) > 1,
+        # the national users (admins, national regulators) see the whole country
+        show_region=scope.everything,
+        today=today,
         # an empty list without a filter: say there is no equipment yet, and how to add it
         registry_empty=total == 0
         and not query.has_filter()
@@ -144,4 +166,22 @@ def export():
     out = export_registry(db.session, statement, today, ExportLabels())
     return send_file(
         out, download_name=download_name(today), as_attachment=True, mimetype=CONTENT_TYPE
+    )
+
+
+@bp.get("/equipment/deadlines")
+def deadlines_page():
+    """What falls due in 30 / 60 / 90 days and what is overdue, per deadline kind, and the
+    items with no examination recorded; each count links to the list filtered alike."""
+    scope = current_scope()
+    today = clock.today()
+    where = deadlines.visible(scope)
+    counts = deadlines.summary(db.session, where, today)
+    nearest = {kind: deadlines.nearest(db.session, where, kind, today) for kind in counts}
+    return render_template(
+        "equipment/deadlines.html",
+        counts=counts,
+        nearest=nearest,
+        horizons=deadlines.HORIZONS,
+        today=today,
     )

@@ -393,6 +393,7 @@ LIST_ROUTES = {
     ("GET", "/"),
     ("GET", "/equipment"),
     ("GET", "/equipment/export.xlsx"),
+    ("GET", "/equipment/deadlines"),  # test_deadlines_page_shows_exactly_what_is_in_scope
     ("GET", "/facilities"),
     ("GET", "/imports"),
     ("GET", "/users"),  # admins only (ADMIN_ROUTES)
@@ -788,6 +789,19 @@ def _export_cells(actor_: Actor, query: str = "") -> set[str]:
 
 def _names_in(text: str, names) -> set[str]:
     return {name for name in names if name in text}
+
+
+@pytest.mark.parametrize("user", USERS)
+def test_deadlines_page_shows_exactly_what_is_in_scope(user, more, actor):
+    """The world's items' lives ended in 2020: each visible one is listed as overdue, and
+    counted, and nothing else (the decommissioned ones neither)."""
+    response = actor(user).get("/equipment/deadlines")
+    assert response.status_code == 200
+    page = _html(response)
+    items = _visible(user, INVENTORY)
+    assert _names_in(page, [*INVENTORY.values(), "A-OLD", "B-OLD"]) == items
+    life = re.search(r'<tr data-kind="life">.*?data-horizon="overdue">(.*?)</td>', page, re.S)
+    assert re.search(r'data-count="(\d+)"', life.group(1)).group(1) == str(len(items))
 
 
 @pytest.mark.parametrize("user", USERS)
