@@ -103,6 +103,8 @@ OTHER: dict[str, Message] = {
     "file_column": N_("Column in the file"),
     "registry_field": N_("Field of the registry"),
     "what_to_enter": N_("What to enter"),
+    "due": N_("Deadline"),  # the list's deadline filters
+    "due_kind": N_("Deadline kind"),
     "file": N_("File"),  # the import preview's summary
     "as_of": N_("As of"),
 }
