@@ -1,0 +1,222 @@
+"""Server-side SVG charts: horizontal and vertical bar charts and a stacked bar, for the
+dashboard and (next) the plans' pages. Pure Python, no Flask and no JavaScript.
+
+Colours are CSS classes (``Bar.css``), never inline fills: app.css themes them, and the print
+stylesheet keeps them on paper. Each bar may be a link (``Bar.href``) to the list it counts;
+the link wraps the bar's label and value too, so a bar of length 0 can still be followed.
+Every chart carries a ``<title>`` (and ``<desc>``) that ``aria-labelledby`` names, and each
+bar an ``aria-label`` "label: value", so a screen reader reads the figures.
+
+The SVG has a ``viewBox`` and no fixed width: it scales to its container (a phone at 390 px
+has no horizontal scroll). Labels above the bars (horizontal chart) leave the whole width to
+the bars however long a facility's name is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from html import escape
+
+from markupsafe import Markup
+
+WIDTH = 600  # viewBox units; the SVG scales to its container
+FONT = 13
+LABEL_CHARS = 70  # a longer label is cut with «…» (the full text is in the bar's <title>)
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One bar (or segment): its label, value, optional link, CSS class and a note shown
+    after the label (e.g. a band's range «60–80 %»)."""
+
+    label: str
+    value: float
+    href: str | None = None
+    css: str = ""
+    note: str = ""
+    key: str = ""  # a stable code (``data-key``), e.g. the band's, for tests and scripts
+
+
+def _fmt_default(value: float) -> str:
+    if float(value).is_integer():
+        return f"{int(value):,}".replace(",", "\u202f")
+    return f"{value:,.1f}".replace(",", "\u202f").replace(".", ",")
+
+
+def _e(text) -> str:
+    return escape(str(text), quote=True)
+
+
+def _cut(text: str, chars: int = LABEL_CHARS) -> str:
+    return text if len(text) <= chars else text[: chars - 1].rstrip() + "…"
+
+
+def _chart_id(title: str, chart_id: str | None) -> str:
+    if chart_id:
+        return chart_id
+    return "chart-" + hashlib.sha1(title.encode(), usedforsecurity=False).hexdigest()[:8]
+
+
+def _classes(base: str, bar: Bar) -> str:
+    return f"{base} {bar.css}".strip()
+
+
+def _item(bar: Bar, text: str, body: str) -> str:
+    """A bar's group: a link when it has one, with its accessible name."""
+    key = f' data-key="{_e(bar.key)}"' if bar.key else ""
+    label = f"{bar.label} ({bar.note})" if bar.note else bar.label
+    name = _e(f"{label}: {text}")
+    inner = f"<title>{name}</title>{body}"
+    if bar.href:
+        return f'<a href="{_e(bar.href)}" class="chart-item" aria-label="{name}"{key}>{inner}</a>'
+    return f'<g class="chart-item" role="listitem" aria-label="{name}"{key}>{inner}</g>'
+
+
+def _svg(cid: str, title: str, desc: str, height: float, body: list[str], css: str) -> Markup:
+    head = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart {css}" id="{_e(cid)}" '
+        f'viewBox="0 0 {WIDTH} {height:g}" preserveAspectRatio="xMinYMin meet" '
+        f'role="group" aria-labelledby="{_e(cid)}-title {_e(cid)}-desc">'
+        f'<title id="{_e(cid)}-title">{_e(title)}</title>'
+        f'<desc id="{_e(cid)}-desc">{_e(desc)}</desc>'
+    )
+    return Markup(head + "".join(body) + "</svg>")
+
+
+def _empty(cid: str, title: str, empty_text: str, css: str) -> Markup:
+    text = (
+        f'<text class="chart-empty" x="{WIDTH / 2:g}" y="26" text-anchor="middle" '
+        f'font-size="{FONT}">{_e(empty_text)}</text>'
+    )
+    return _svg(cid, title, empty_text, 40, [text], css)
+
+
+def _total_desc(bars: Sequence[Bar], fmt: Callable[[float], str]) -> str:
+    return "; ".join(f"{b.label}: {fmt(b.value)}" for b in bars)
+
+
+def bar_chart(
+    bars: Sequence[Bar],
+    title: str,
+    *,
+    horizontal: bool = True,
+    fmt: Callable[[float], str] = _fmt_default,
+    empty_text: str = "No data",
+    chart_id: str | None = None,
+    hide_empty: bool = False,
+) -> Markup:
+    """A bar chart of ``bars`` (length proportional to the value, the largest full width).
+
+    Horizontal: one row per bar, the label (and note) above, the value after the bar.
+    Vertical: one column per bar, the value above, the label below (short labels: an age
+    range, a year). ``hide_empty`` leaves out bars of value 0. With no bar (or only zeros)
+    the chart says ``empty_text``."""
+    cid = _chart_id(title, chart_id)
+    shown = [b for b in bars if b.value or not hide_empty]
+    top = max((b.value for b in shown), default=0)
+    if not shown or top <= 0:
+        return _empty(cid, title, empty_text, "chart-bars")
+    if horizontal:
+        return _horizontal(shown, top, cid, title, fmt)
+    return _vertical(shown, top, cid, title, fmt)
+
+
+def _horizontal(bars, top, cid, title, fmt) -> Markup:
+    row, bar_h, value_room = 40, 14, 70
+    span = WIDTH - value_room
+    body = ['<g role="list">']
+    for i, bar in enumerate(bars):
+        y = i * row
+        length = bar.value / top * span
+        text = fmt(bar.value)
+        note = f' <tspan class="chart-note">{_e(bar.note)}</tspan>' if bar.note else ""
+        parts = (
+            f'<text class="chart-label" x="0" y="{y + FONT + 1:g}" font-size="{FONT}">'
+            f"{_e(_cut(bar.label))}{note}</text>"
+            f'<rect class="chart-track" x="0" y="{y + 20:g}" width="{span:g}" height="{bar_h}"/>'
+            f'<rect class="{_classes("chart-bar", bar)}" x="0" y="{y + 20:g}" '
+            f'width="{length:.2f}" height="{bar_h}" data-value="{bar.value:g}"/>'
+            f'<text class="chart-value" x="{length + 6:.2f}" y="{y + 20 + bar_h - 2:g}" '
+            f'font-size="{FONT}">{_e(text)}</text>'
+        )
+        body.append(_item(bar, text, parts))
+    body.append("</g>")
+    return _svg(cid, title, _total_desc(bars, fmt), len(bars) * row, body, "chart-bars")
+
+
+def _vertical(bars, top, cid, title, fmt) -> Markup:
+    plot_h, label_room, value_room = 160, 36, 20
+    slot = WIDTH / len(bars)
+    bar_w = min(slot * 0.7, 80)
+    body = ['<g role="list">']
+    for i, bar in enumerate(bars):
+        x = i * slot + (slot - bar_w) / 2
+        height = bar.value / top * plot_h
+        y = value_room + plot_h - height
+        text = fmt(bar.value)
+        mid = i * slot + slot / 2
+        parts = (
+            f'<rect class="{_classes("chart-bar", bar)}" x="{x:.2f}" y="{y:.2f}" '
+            f'width="{bar_w:.2f}" height="{height:.2f}" data-value="{bar.value:g}"/>'
+            f'<text class="chart-value" x="{mid:.2f}" y="{y - 5:.2f}" text-anchor="middle" '
+            f'font-size="{FONT}">{_e(text)}</text>'
+            f'<text class="chart-label" x="{mid:.2f}" y="{value_room + plot_h + 18:g}" '
+            f'text-anchor="middle" font-size="{FONT}">{_e(_cut(bar.label, 16))}</text>'
+        )
+        if bar.note:
+            parts += (
+                f'<text class="chart-note" x="{mid:.2f}" y="{value_room + plot_h + 33:g}" '
+                f'text-anchor="middle" font-size="{FONT - 2}">{_e(_cut(bar.note, 18))}</text>'
+            )
+        body.append(_item(bar, text, parts))
+    body.append(
+        f'<line class="chart-axis" x1="0" x2="{WIDTH}" y1="{value_room + plot_h:g}" '
+        f'y2="{value_room + plot_h:g}"/>'
+    )
+    body.append("</g>")
+    height = value_room + plot_h + label_room + 4
+    return _svg(cid, title, _total_desc(bars, fmt), height, body, "chart-columns")
+
+
+def stacked_bar(
+    segments: Sequence[Bar],
+    title: str,
+    *,
+    fmt: Callable[[float], str] = _fmt_default,
+    empty_text: str = "No data",
+    chart_id: str | None = None,
+) -> Markup:
+    """One bar split into ``segments`` (each as wide as its share of the total), with a
+    legend below it: a swatch, the label, its note and the value of each segment (zeros
+    too: a band with no item is a figure as well)."""
+    cid = _chart_id(title, chart_id)
+    total = sum(s.value for s in segments)
+    if not segments or total <= 0:
+        return _empty(cid, title, empty_text, "chart-stacked")
+    bar_h, gap, line = 28, 14, 22
+    body = ['<g role="list">']
+    x = 0.0
+    for i, seg in enumerate(segments):
+        width = seg.value / total * WIDTH
+        text = fmt(seg.value)
+        parts = (
+            f'<rect class="{_classes("chart-bar", seg)}" x="{x:.2f}" y="0" '
+            f'width="{width:.2f}" height="{bar_h}" data-value="{seg.value:g}"/>'
+        )
+        legend_y = bar_h + gap + i * line
+        parts += (
+            f'<rect class="{_classes("chart-swatch", seg)}" x="0" y="{legend_y:g}" '
+            f'width="14" height="14"/>'
+            f'<text class="chart-label" x="22" y="{legend_y + 12:g}" font-size="{FONT}">'
+            f"{_e(_cut(seg.label, 50))}"
+            + (f' <tspan class="chart-note">{_e(seg.note)}</tspan>' if seg.note else "")
+            + f'</text><text class="chart-value" x="{WIDTH}" y="{legend_y + 12:g}" '
+            f'text-anchor="end" font-size="{FONT}">{_e(text)}</text>'
+        )
+        body.append(_item(seg, text, parts))
+        x += width
+    body.append("</g>")
+    height = bar_h + gap + len(segments) * line
+    return _svg(cid, title, _total_desc(segments, fmt), height, body, "chart-stacked")
