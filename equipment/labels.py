@@ -431,3 +431,9 @@ class _Translated:
 
 def for_templates() -> _Translated:
     return _Translated()
+
+
+# ---------------------------------------------------------------------------- dashboard
+# The list's arguments the dashboard's figures link to (region, years in service)
+LIST_ARGS["region_id"] = _l("Region")
+LIST_ARGS["age"] = _l("Years in service")

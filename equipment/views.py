@@ -17,7 +17,7 @@ from core.access import get_visible_or_404, require_editor, scoped, valid_id
 from core.audit import AuditEvent
 from core.extensions import db
 from core.validation import ValidationFailed
-from equipment import labels, services
+from equipment import dashboard, labels, services
 from equipment.catalog import EquipmentStatus
 from equipment.explain import explain
 from equipment.forms import AssessmentForm, EquipmentForm, FacilityForm, InspectionForm
@@ -75,6 +75,10 @@ def dashboard_section() -> str:
         "equipment/_dashboard.html",
         labels=labels.for_templates(),
         counts=counts,
+        figures=dashboard.figures(db.session, scope, clock.today(), counts),
+        band_ranges=dashboard.band_ranges(),
+        deadline_labels=dashboard.DEADLINE_LABELS,
+        thresholds=thresholds_for(None, _thresholds()),
         today=clock.today(),
         empty=empty,
         has_facilities=has_facilities,

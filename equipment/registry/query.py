@@ -25,6 +25,7 @@ from equipment import labels
 from equipment.catalog import Band, DeviceType, EquipmentStatus
 from equipment.indicators_sql import band_filter, flag_exprs
 from equipment.models import Equipment, Facility
+from equipment.registry import ages
 from equipment.registry.sorting import CATEGORIES, SORT_KEYS, order_keys, order_terms
 from equipment.search import needles
 from equipment.wear import WearCurve
@@ -39,6 +40,8 @@ class RegistryQuery:
     q: str = ""
     facility_id: int | None = None
     organization_id: int | None = None
+    region_id: int | None = None
+    age: str | None = None  # years in service: one of AGE_GROUPS (equipment.registry.ages)
     device_type: DeviceType | None = None
     status: EquipmentStatus | None = None
     band: Band | None = None
@@ -65,6 +68,7 @@ class RegistryQuery:
         values: dict = {"q": (args.get("q") or "").strip()[:100], "per_page": default_per_page}
         values.update(_ids(args, errors))
         values.update(_codes(args, errors, for_people))
+        values.update(ages.parse(args, errors, for_people))
         values["flags"] = _flags(args, errors, for_people)
         values.update(_sort(args, errors, for_people))
         values.update(_paging(args, errors, max_per_page))
@@ -78,6 +82,8 @@ class RegistryQuery:
             self.q
             or self.facility_id
             or self.organization_id
+            or self.region_id
+            or self.age
             or self.device_type
             or self.status
             or self.band
@@ -111,6 +117,11 @@ class RegistryQuery:
             conds.append(Equipment.facility_id == self.facility_id)
         if self.organization_id:
             conds.append(Equipment.organization_id == self.organization_id)
+        if self.region_id:
+            in_region = select(Facility.id).where(Facility.region_id == self.region_id)
+            conds.append(Equipment.facility_id.in_(in_region))
+        if self.age:
+            conds.append(ages.condition(self.age, as_of))
         if self.device_type:
             conds.append(Equipment.device_type == self.device_type)
         if self.status:
@@ -141,7 +152,7 @@ def _allowed(codes, table, for_people: bool) -> str:
 def _ids(args, errors: dict) -> dict:
     """The facility and organization filters: ids that a row may have."""
     out = {}
-    for name in ("facility_id", "organization_id"):
+    for name in ("facility_id", "organization_id", "region_id"):
         raw = args.get(name)
         if not raw:
             continue

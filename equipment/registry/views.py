@@ -27,6 +27,7 @@ from core.xlsx import CONTENT_TYPE
 from equipment import labels
 from equipment.models import Equipment
 from equipment.registry.counts import any_equipment
+from equipment.registry.describe import filter_text
 from equipment.registry.export import ExportLabels, download_name, enqueue_export, export_registry
 from equipment.registry.query import (
     RegistryQuery,
@@ -125,6 +126,8 @@ def index():
         and not any_equipment(db.session, scope),
         has_facilities=bool(facilities),
         can_edit=scope.can_edit_registry,
+        today=today,
+        filter_text=filter_text(db.session, query, scope),
     )
 
 

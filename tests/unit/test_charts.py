@@ -10,6 +10,7 @@ import pytest
 from core.charts import Bar, bar_chart, stacked_bar
 
 NS = {"s": "http://www.w3.org/2000/svg"}
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 def parse(svg) -> ET.Element:
@@ -17,7 +18,7 @@ def parse(svg) -> ET.Element:
 
 
 def bars_of(root) -> list[ET.Element]:
-    return [r for r in root.iter("{%s}rect" % NS["s"]) if "chart-bar" in r.get("class", "")]
+    return [r for r in root.iter(SVG + "rect") if "chart-bar" in r.get("class", "")]
 
 
 def lengths(root, attr: str) -> list[float]:
@@ -52,7 +53,7 @@ def test_links_titles_and_escaping():
     assert root.get("aria-labelledby") == "c1-title c1-desc"
     assert root.find("s:title", NS).get("id") == "c1-title"
     # the bar without a link is a group, still named
-    groups = [g for g in root.iter("{%s}g" % NS["s"]) if g.get("aria-label")]
+    groups = [g for g in root.iter(SVG + "g") if g.get("aria-label")]
     assert groups[0].get("aria-label") == "Без ссылки: 20"
     # colour by class, never an inline fill
     assert "band-unfit" in bars_of(root)[2].get("class")
@@ -101,7 +102,7 @@ def test_stacked_segments_share_the_width_and_the_legend_lists_each():
     xs = [float(r.get("x")) for r in bars_of(root)]
     assert xs == pytest.approx([0.0, 450.0, 600.0])
     assert len(root.findall(".//s:a", NS)) == 3  # the empty band is still a link (its list)
-    swatches = [r for r in root.iter("{%s}rect" % NS["s"]) if "chart-swatch" in r.get("class")]
+    swatches = [r for r in root.iter(SVG + "rect") if "chart-swatch" in r.get("class")]
     assert [s.get("class") for s in swatches] == [
         "chart-swatch band-good",
         "chart-swatch band-unfit",
@@ -113,6 +114,6 @@ def test_stacked_segments_share_the_width_and_the_legend_lists_each():
 def test_long_labels_are_cut_but_named_in_full():
     long = "Очень длинное наименование опасного производственного объекта " * 3
     root = parse(bar_chart([Bar(long, 5, href="/x")], "x"))
-    label = next(t for t in root.iter("{%s}text" % NS["s"]) if t.get("class") == "chart-label")
+    label = next(t for t in root.iter(SVG + "text") if t.get("class") == "chart-label")
     assert label.text.endswith("…") and len(label.text) <= 70
     assert root.find(".//s:a", NS).get("aria-label") == f"{long}: 5"
