@@ -437,3 +437,4 @@ def for_templates() -> _Translated:
 # The list's arguments the dashboard's figures link to (region, years in service)
 LIST_ARGS["region_id"] = _l("Region")
 LIST_ARGS["age"] = _l("Years in service")
+LIST_ARGS["columns"] = _l("Columns")
