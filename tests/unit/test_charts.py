@@ -69,7 +69,7 @@ def test_labels_values_and_notes_are_written():
 
 def test_the_svg_scales_to_its_container():
     root = parse(bar_chart(DATA, "x"))
-    assert root.get("viewBox").startswith("0 0 600 ")
+    assert root.get("viewBox").startswith("0 0 420 ")
     assert root.get("width") is None
 
 
@@ -98,9 +98,9 @@ def test_stacked_segments_share_the_width_and_the_legend_lists_each():
     ]
     root = parse(stacked_bar(segments, "Износ"))
     widths = lengths(root, "width")
-    assert widths == pytest.approx([450.0, 150.0, 0.0])
+    assert widths == pytest.approx([570.0, 190.0, 0.0])
     xs = [float(r.get("x")) for r in bars_of(root)]
-    assert xs == pytest.approx([0.0, 450.0, 600.0])
+    assert xs == pytest.approx([0.0, 570.0, 760.0])
     assert len(root.findall(".//s:a", NS)) == 3  # the empty band is still a link (its list)
     swatches = [r for r in root.iter(SVG + "rect") if "chart-swatch" in r.get("class")]
     assert [s.get("class") for s in swatches] == [
@@ -117,3 +117,12 @@ def test_long_labels_are_cut_but_named_in_full():
     label = next(t for t in root.iter(SVG + "text") if t.get("class") == "chart-label")
     assert label.text.endswith("…") and len(label.text) <= 70
     assert root.find(".//s:a", NS).get("aria-label") == f"{long}: 5"
+
+
+def test_stacked_without_a_legend_is_the_bar_alone_still_linked():
+    segments = [Bar("Хорошее", 3, href="/e?band=good", css="band-good"), Bar("Негодное", 1)]
+    root = parse(stacked_bar(segments, "Износ", legend=False))
+    assert lengths(root, "width") == pytest.approx([570.0, 190.0])
+    assert root.get("viewBox") == "0 0 760 28"
+    assert not [r for r in root.iter(SVG + "rect") if "chart-swatch" in r.get("class")]
+    assert root.find(".//s:a", NS).get("aria-label") == "Хорошее: 3"
