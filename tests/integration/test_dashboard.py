@@ -181,3 +181,22 @@ def test_an_empty_registry_draws_no_bars(app, world, make):
     page = person.get("/").get_data(as_text=True)
     assert chart_links(page) == []
     assert "Нет данных" in page
+
+
+@pytest.mark.parametrize(
+    "query,field",
+    [("age=old", "age"), ("region_id=x", "region_id"), ("region_id=99999999999", "region_id")],
+)
+def test_a_bad_age_or_region_filter_is_named(fleet, actor, query, field):
+    person = actor("eng_a")
+    page = person.get(f"/equipment?{query}").get_data(as_text=True)
+    name = {"age": "Срок эксплуатации", "region_id": "Регион"}[field]
+    assert re.search(rf'class="flash error"[^>]*>{name}: ', page), page[:3000]
+    api = person.get(f"/api/v1/equipment?{query}")
+    assert api.status_code == 422 and field in str(api.get_json())
+
+
+def test_the_region_link_of_another_region_shows_a_regulator_nothing(fleet, actor, make):
+    kar = make.region("KAR").id
+    assert rows_of_list(actor("reg_pav"), f"/equipment?region_id={kar}") == []
+    assert len(rows_of_list(actor("national"), f"/equipment?region_id={kar}")) == 3

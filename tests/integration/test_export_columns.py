@@ -173,3 +173,10 @@ def test_the_api_and_the_background_job_take_the_same_columns(
     header, rows = table(sheet)
     assert header == ["Инвентарный номер", "Изготовитель", "Нормативный срок службы, лет"]
     assert [c.value for c in rows["A-INV-1"]] == ["A-INV-1", "=Белэнергомаш", 20]
+
+
+def test_a_facility_out_of_scope_is_never_named_in_the_title(client, fleet, login_as):
+    login_as(fleet.eng_a)
+    sheet = book_of(client.get(f"/equipment/export.xlsx?facility_id={fleet.fac_b.id}"))
+    assert sheet["A2"].value == f"Фильтр: ОПО: #{fleet.fac_b.id}"
+    assert sheet.max_row == HEADER_ROW  # and no row of it
