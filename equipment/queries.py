@@ -193,7 +193,8 @@ def next_deadlines(session: Session, scope: Scope, as_of: date, limit: int = 10)
             )
             .label("n"),
         )
-        .where(Inspection.kind.in_(list(DEADLINE_KINDS)))
+        # the scope first: the window ranks only the user's inspections
+        .where(Inspection.kind.in_(list(DEADLINE_KINDS)), scope.clause(Inspection))
         .subquery()
     )
     kind_code = case(
