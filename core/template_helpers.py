@@ -10,6 +10,7 @@ from babel.numbers import parse_pattern
 from flask import current_app, request
 from flask_babel import format_decimal, get_locale, to_user_timezone
 
+from core import charts
 from core.request_input import raw_lists
 
 
@@ -69,5 +70,9 @@ def init_app(app) -> None:
     app.add_template_filter(fmt_date, "date")
     app.add_template_filter(fmt_number, "num")
     app.add_template_global(url_with)
+    # core.charts for the macros of _ui.html (charts section)
+    app.add_template_global(charts.bar_chart, "svg_bar_chart")
+    app.add_template_global(charts.stacked_bar, "svg_stacked_bar")
+    app.add_template_global(fmt_number, "fmt_number")
     app.add_template_global(lambda: str(get_locale()), "current_locale")
     app.add_template_global(lambda: current_app.config["LANGUAGES"], "languages")

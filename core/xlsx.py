@@ -24,7 +24,16 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 class SheetWriter:
     """One worksheet with a bold frozen header, widths, dates as dates, safe text."""
 
-    def __init__(self, workbook, title: str, headers: Sequence[str], widths: Sequence[int]):
+    def __init__(
+        self,
+        workbook,
+        title: str,
+        headers: Sequence[str],
+        widths: Sequence[int],
+        title_lines: Sequence[str] = (),
+    ):
+        """``title_lines``: rows above the header saying what the sheet is (the first in
+        bold), then an empty row; the header follows them (``header_row``)."""
         self.ws = workbook.add_worksheet(title[:31])
         self.header = workbook.add_format(
             {"bold": True, "text_wrap": True, "valign": "top", "bg_color": "#E8EEF4", "border": 1}
@@ -32,14 +41,19 @@ class SheetWriter:
         self.date = workbook.add_format({"num_format": "dd.mm.yyyy"})
         self.number = workbook.add_format({"num_format": "0.0"})
         self.text_safe = workbook.add_format({"quote_prefix": True})
+        bold = workbook.add_format({"bold": True, "font_size": 12})
+        plain = workbook.add_format({"quote_prefix": True})  # a user's search text: never run
+        for row, line in enumerate(title_lines):
+            self.ws.write_string(row, 0, str(line), bold if row == 0 else plain)
+        self.header_row = len(title_lines) + 1 if title_lines else 0
         for col, (title_, width) in enumerate(zip(headers, widths, strict=True)):
-            self.ws.write_string(0, col, str(title_), self.header)
+            self.ws.write_string(self.header_row, col, str(title_), self.header)
             self.ws.set_column(col, col, width)
-        self.ws.freeze_panes(1, 0)
+        self.ws.freeze_panes(self.header_row + 1, 0)
         self.ws.set_landscape()
         self.ws.fit_to_pages(1, 0)
-        self.ws.repeat_rows(0)
-        self.row = 1
+        self.ws.repeat_rows(self.header_row)
+        self.row = self.header_row + 1
 
     def write_row(self, values: Iterable[Any]) -> None:
         for col, value in enumerate(values):

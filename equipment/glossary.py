@@ -69,6 +69,9 @@ LABELS: dict[str, Message] = {
     "next_inspection_due": N_("Next inspection due"),
     "critical_on": N_("Critical wear date"),
     "flags": N_("Flags"),
+    # the latest records of the registry (the export's optional columns)
+    "last_examined_on": N_("Last technical examination"),
+    "last_assessed_on": N_("Last condition assessment"),
 }
 
 # Narrow table columns: the short form shows, the full label is the tooltip

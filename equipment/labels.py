@@ -475,3 +475,6 @@ MATCHED_FIELDS = {
 LIST_ARGS.update(
     {"region_id": _l("Region"), "due": _l("Deadline"), "due_kind": _l("Deadline kind")}
 )
+# The list's arguments the dashboard's figures link to (years in service) and the export's
+LIST_ARGS["age"] = _l("Years in service")
+LIST_ARGS["columns"] = _l("Columns")

@@ -13,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, case, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from core.access import Scope
-from equipment.catalog import Band, EquipmentStatus, InspectionKind
+from equipment.catalog import Band, EquipmentStatus, InspectionKind, InspectionResult
 from equipment.indicators_sql import band_expr, flag_exprs, reached
 from equipment.models import ConditionAssessment, Equipment, Facility, Inspection
 from equipment.registry.query import curve_of
@@ -152,3 +152,71 @@ def facilities_of_region(session: Session, region_id: int) -> list[Facility]:
         .order_by(Facility.organization_id, Facility.code)
     )
     return list(session.execute(stmt).scalars())
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """One obligation falling due: an examination, a hydraulic test or an expertise (the
+    next date its kind's latest event set), or the end of the service life."""
+
+    due_on: date
+    kind: str  # "examination", "hydraulic", "expertise" or "life"
+    equipment_id: int
+    inventory_no: str
+    name: str
+    facility_code: str
+
+
+DEADLINE_KINDS = {
+    InspectionKind.EXAMINATION: "examination",
+    InspectionKind.HYDRAULIC_TEST: "hydraulic",
+    InspectionKind.EXPERTISE: "expertise",
+}
+
+
+def next_deadlines(session: Session, scope: Scope, as_of: date, limit: int = 10) -> list[Deadline]:
+    """The ``limit`` earliest deadlines on or after ``as_of`` of the live items the scope
+    sees (what is overdue already is counted by the flags): the next date that each kind's
+    latest event (by date, then id, as in ``wear.latest_by_kind``) set, unless it failed
+    (then it is due at once, as in ``wear.obligation``: overdue), and each item's life end.
+    One statement."""
+    latest = (
+        select(
+            Inspection.equipment_id,
+            Inspection.kind,
+            Inspection.next_due_on,
+            Inspection.result,
+            func.row_number()
+            .over(
+                partition_by=(Inspection.equipment_id, Inspection.kind),
+                order_by=(Inspection.done_on.desc(), Inspection.id.desc()),
+            )
+            .label("n"),
+        )
+        # the scope first: the window ranks only the user's inspections
+        .where(Inspection.kind.in_(list(DEADLINE_KINDS)), scope.clause(Inspection))
+        .subquery()
+    )
+    kind_code = case(
+        *((latest.c.kind == k.value, v) for k, v in DEADLINE_KINDS.items()), else_="examination"
+    )
+    visible = (scope.clause(Equipment), _LIVE)
+    events = (
+        select(latest.c.next_due_on.label("due_on"), kind_code.label("kind"), latest.c.equipment_id)
+        .join(Equipment, Equipment.id == latest.c.equipment_id)
+        .where(latest.c.n == 1, latest.c.result != InspectionResult.FAILED.value)
+        .where(latest.c.next_due_on >= as_of, *visible)
+    )
+    lives = select(
+        Equipment.life_end.label("due_on"), literal("life").label("kind"), Equipment.id
+    ).where(Equipment.life_end >= as_of, *visible)
+    both = union_all(events, lives).subquery()
+    stmt = (
+        select(both.c.due_on, both.c.kind, Equipment.id, Equipment.inventory_no)
+        .add_columns(Equipment.name, Facility.code)
+        .join(Equipment, Equipment.id == both.c.equipment_id)
+        .join(Facility, Facility.id == Equipment.facility_id)
+        .order_by(both.c.due_on, Equipment.inventory_no, both.c.kind)
+        .limit(limit)
+    )
+    return [Deadline(*row) for row in session.execute(stmt)]

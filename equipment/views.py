@@ -18,7 +18,7 @@ from core.audit import AuditEvent
 from core.extensions import db
 from core.form_fields import apply_errors
 from core.validation import ValidationFailed
-from equipment import labels, services
+from equipment import dashboard, labels, services
 from equipment.catalog import EquipmentStatus
 from equipment.explain import explain
 from equipment.forms import AssessmentForm, EquipmentForm, FacilityForm, InspectionForm
@@ -56,6 +56,10 @@ def dashboard_section() -> str:
         "equipment/_dashboard.html",
         labels=labels.for_templates(),
         counts=counts,
+        figures=dashboard.figures(db.session, scope, clock.today(), counts),
+        band_ranges=dashboard.band_ranges(),
+        deadline_labels=dashboard.DEADLINE_LABELS,
+        thresholds=thresholds_for(None, wear_thresholds()),
         today=clock.today(),
         empty=empty,
         has_facilities=has_facilities,

@@ -11,6 +11,7 @@ from core.access import Scope, scoped
 from equipment.catalog import Band, EquipmentStatus
 from equipment.indicators_sql import band_expr, flag_exprs
 from equipment.models import Equipment, Facility
+from equipment.registry import ages
 
 
 def dashboard_counts(session, scope: Scope, as_of: date) -> dict[str, int]:
@@ -51,3 +52,42 @@ def any_equipment(session, scope: Scope) -> bool:
     """Whether the user can see any item at all (decommissioned ones too)."""
     stmt = select(Equipment.id).where(scope.clause(Equipment)).limit(1)
     return session.execute(stmt).first() is not None
+
+
+# ---------------------------------------------------------------------------- breakdowns
+
+
+def _live(scope: Scope):
+    return (scope.clause(Equipment), Equipment.status != EquipmentStatus.DECOMMISSIONED)
+
+
+def by_key(session, scope: Scope, key: str, as_of: date) -> dict:
+    """``{value: items}`` of the visible live items grouped by ``key``: ``device_type``,
+    ``facility``, ``organization``, ``region`` (of the item's facility) or ``age`` (the
+    groups of ``ages``). One GROUP BY; the same conditions as the list's filters, so that a
+    figure equals the count of the list it links to."""
+    column = {
+        "device_type": Equipment.device_type,
+        "facility": Equipment.facility_id,
+        "organization": Equipment.organization_id,
+        "region": Facility.region_id,
+        "age": ages.group_expr(as_of),
+    }[key].label("key")
+    stmt = select(column, func.count()).select_from(Equipment).where(*_live(scope))
+    stmt = stmt.group_by(column)
+    if key == "region":
+        stmt = stmt.join(Facility, Facility.id == Equipment.facility_id)
+    return {value: int(n) for value, n in session.execute(stmt)}
+
+
+def top(counts: dict, limit: int) -> tuple[list, int]:
+    """(the ``limit`` largest ``(value, count)`` pairs, how many values are left out)."""
+    pairs = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
+    return pairs[:limit], max(0, len(pairs) - limit)
+
+
+def names_of(session, model, ids) -> dict:
+    """``{id: row}`` of a few facilities, organizations or regions (the chart's labels)."""
+    if not ids:
+        return {}
+    return {row.id: row for row in session.scalars(select(model).where(model.id.in_(ids)))}

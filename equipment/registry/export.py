@@ -18,6 +18,7 @@ from typing import IO
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from accounts.models import User
@@ -26,6 +27,9 @@ from core.jobs import Job, JobContext, JobRefused, enqueue, register_kind
 from core.validation import ValidationFailed
 from core.xlsx import CONTENT_TYPE, SheetWriter, finish, new_workbook
 from equipment import glossary, labels
+from equipment.catalog import InspectionKind
+from equipment.models import ConditionAssessment, Equipment, Inspection
+from equipment.registry.describe import filter_text
 from equipment.registry.query import RegistryQuery, build, curve_of
 from equipment.wear import indicators
 
@@ -50,9 +54,12 @@ class ExportLabels:
         "name": glossary.label("name"),
         "device_type": glossary.label("device_type"),
         "facility": glossary.label("facility_code"),
+        "facility_name": glossary.label("facility_name"),
         "organization": glossary.label("organization"),
         "bin": glossary.label("bin"),
+        "region": glossary.label("region"),
         "model": glossary.label("model"),
+        "manufacturer": glossary.label("manufacturer"),
         "factory_no": glossary.label("factory_no"),
         "registration_no": glossary.label("registration_no"),
         "manufacture_year": glossary.label("manufacture_year"),
@@ -64,10 +71,14 @@ class ExportLabels:
         "band": glossary.computed("band"),
         "life_end": glossary.computed("life_end"),
         "next_inspection_due": glossary.computed("next_inspection_due"),
+        # the registry's own records: the latest of each (not read back by the import either)
+        "last_examined_on": glossary.computed("last_examined_on"),
+        "last_assessed_on": glossary.computed("last_assessed_on"),
         "critical_on": glossary.computed("critical_on"),
         "flags": glossary.computed("flags"),
         "status": glossary.label("status"),
         "sheet": _l("Equipment"),
+        "title": _l("Registry of technical devices of hazardous production facilities"),
     }
 
     def get(self, key: str) -> str:
@@ -90,7 +101,7 @@ class ExportLabels:
         return str(labels.EQUIPMENT_STATUSES[code])
 
 
-# (column, width): the workbook's columns in order
+# (column, width): the workbook's columns in order (a user may choose some: ``columns``)
 COLUMNS = (
     ("inventory_no", 16),
     ("name", 36),
@@ -98,7 +109,10 @@ COLUMNS = (
     ("facility", 14),
     ("organization", 30),
     ("bin", 14),
+    ("facility_name", 30),
+    ("region", 22),
     ("model", 14),
+    ("manufacturer", 24),
     ("factory_no", 12),
     ("registration_no", 12),
     ("manufacture_year", 8),
@@ -108,41 +122,116 @@ COLUMNS = (
     ("band", 18),
     ("life_end", 12),
     ("next_inspection_due", 12),
+    ("last_examined_on", 12),
+    ("last_assessed_on", 12),
     ("critical_on", 12),
     ("flags", 40),
     ("status", 14),
 )
 
 
-def _row(item, as_of: date, titles: ExportLabels) -> tuple:
-    """One item's cells, in the order of COLUMNS."""
+COLUMN_KEYS = tuple(name for name, _width in COLUMNS)
+LAST_DATES = ("last_examined_on", "last_assessed_on")  # joined only when chosen
+
+
+def parse_columns(args, for_people: bool = False) -> list[str]:
+    """The ``columns`` chosen (repeated, or separated by commas), in the workbook's order;
+    none: every column. An unknown one raises ValidationFailed naming it."""
+    raw = args.getlist("columns") if hasattr(args, "getlist") else args.get("columns") or []
+    if isinstance(raw, str):
+        raw = [raw]
+    names = [n.strip() for chunk in raw for n in str(chunk).split(",") if n.strip()]
+    if not names:
+        return list(COLUMN_KEYS)
+    bad = [n for n in names if n not in COLUMN_KEYS]
+    if bad:
+        titles = ExportLabels()
+        allowed = ", ".join(titles.get(k) if for_people else k for k in COLUMN_KEYS)
+        raise ValidationFailed(
+            {
+                "columns": _l(
+                    "Unknown column «%(value)s»; expected one of: %(allowed)s.",
+                    value=bad[0],
+                    allowed=allowed,
+                )
+            }
+        )
+    return [k for k in COLUMN_KEYS if k in names]
+
+
+def _whole(value):
+    """20.0 as 20: a service life in whole years reads as the user typed it."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _row(item, last: dict, as_of: date, titles: ExportLabels, locale: str) -> dict:
+    """One item's cells by column."""
     ind = indicators(curve_of(item), as_of)
     flags = [
         titles.flag(name)
         for name in ("critical", "life_expired", "inspection_overdue", "must_plan")
         if getattr(ind, name)
     ]
-    return (
-        item.inventory_no,
-        item.name,
-        titles.device_type(item.device_type),
-        item.facility.code,
-        item.facility.organization.name,
-        item.facility.organization.bin,  # text: 12 digits with leading zeros
-        item.model,
-        item.factory_no,
-        item.registration_no,
-        item.manufacture_year,
-        item.commissioned_on,
-        item.service_life_years,
-        None if ind.wear_pct is None else round(ind.wear_pct, 1),
-        titles.band(ind.band),
-        ind.life_end,
-        ind.next_inspection_due,
-        ind.critical_forecast,
-        ", ".join(flags),
-        titles.status(item.status),
-    )
+    facility = item.facility
+    return {
+        "inventory_no": item.inventory_no,
+        "name": item.name,
+        "device_type": titles.device_type(item.device_type),
+        "facility": facility.code,
+        "facility_name": facility.name,
+        "organization": facility.organization.name,
+        "bin": facility.organization.bin,  # text: 12 digits with leading zeros
+        "region": facility.region.name(locale),
+        "model": item.model,
+        "manufacturer": item.manufacturer,
+        "factory_no": item.factory_no,
+        "registration_no": item.registration_no,
+        "manufacture_year": item.manufacture_year,
+        "commissioned_on": item.commissioned_on,
+        "service_life_years": _whole(item.service_life_years),
+        "wear_pct": None if ind.wear_pct is None else round(ind.wear_pct, 1),
+        "band": titles.band(ind.band),
+        "life_end": ind.life_end,
+        "next_inspection_due": ind.next_inspection_due,
+        "last_examined_on": last.get("last_examined_on"),
+        "last_assessed_on": last.get("last_assessed_on"),
+        "critical_on": ind.critical_forecast,
+        "flags": ", ".join(flags),
+        "status": titles.status(item.status),
+    }
+
+
+def _with_last_dates(statement, columns: list[str]):
+    """The statement with each item's latest examination and assessment dates (one grouped
+    subquery each, joined), when those columns are chosen."""
+    wanted = [c for c in LAST_DATES if c in columns]
+    if not wanted:
+        return statement, []
+    subqueries = {
+        "last_examined_on": select(
+            Inspection.equipment_id.label("equipment_id"), func.max(Inspection.done_on).label("d")
+        )
+        .where(Inspection.kind == InspectionKind.EXAMINATION)
+        .group_by(Inspection.equipment_id),
+        "last_assessed_on": select(
+            ConditionAssessment.equipment_id.label("equipment_id"),
+            func.max(ConditionAssessment.assessed_on).label("d"),
+        ).group_by(ConditionAssessment.equipment_id),
+    }
+    for name in wanted:
+        sub = subqueries[name].subquery(name)
+        statement = statement.outerjoin(sub, sub.c.equipment_id == Equipment.id).add_columns(
+            sub.c.d.label(name)
+        )
+    return statement, wanted
+
+
+def title_lines(titles: ExportLabels, as_of: date, filter_description: str) -> list[str]:
+    """The rows above the header: what the file is, on which day, and the filter."""
+    return [
+        _("%(what)s as of %(d)s", what=titles.get("title"), d=f"{as_of:%d.%m.%Y}"),
+        _("Filter: %(f)s", f=filter_description),
+    ]
 
 
 def export_registry(
@@ -152,24 +241,38 @@ def export_registry(
     titles: ExportLabels,
     out: IO[bytes] | None = None,
     progress: Callable[[int], None] | None = None,
+    columns: list[str] | None = None,
+    title: list[str] = (),
 ) -> IO[bytes]:
     """The equipment of ``statement`` (already filtered and scoped) with today's indicators,
-    titled by ``titles``, into ``out`` or a temporary file; ``progress(rows written)`` every
-    PROGRESS_EVERY rows and once at the end (a background job reports and beats with it)."""
+    titled by ``titles``, its ``columns`` (default: all) under the ``title`` rows, into
+    ``out`` or a temporary file; ``progress(rows written)`` every PROGRESS_EVERY rows and
+    once at the end (a background job reports and beats with it)."""
+    columns = list(columns or COLUMN_KEYS)
+    widths = dict(COLUMNS)
     workbook, out = new_workbook(out)
     sheet = SheetWriter(
         workbook,
         titles.get("sheet"),
-        [titles.get(name) for name, _width in COLUMNS],
-        [width for _name, width in COLUMNS],
+        [titles.get(name) for name in columns],
+        [widths[name] for name in columns],
+        title_lines=title,
     )
-    for item in session.scalars(statement.execution_options(yield_per=2000)):
-        sheet.write_row(_row(item, as_of, titles))
-        if progress is not None and (sheet.row - 1) % PROGRESS_EVERY == 0:
-            progress(sheet.row - 1)
-    sheet.ws.autofilter(0, 0, max(sheet.row - 1, 1), len(COLUMNS) - 1)
+    statement, joined = _with_last_dates(statement, columns)
+    locale = str(get_locale())
+    first = sheet.row
+    for row in session.execute(statement.execution_options(yield_per=2000)):
+        item = row[0]
+        last = dict(zip(joined, row[1:], strict=True))
+        cells = _row(item, last, as_of, titles, locale)
+        sheet.write_row(cells[name] for name in columns)
+        if progress is not None and (sheet.row - first) % PROGRESS_EVERY == 0:
+            progress(sheet.row - first)
+    sheet.ws.autofilter(
+        sheet.header_row, 0, max(sheet.row - 1, sheet.header_row + 1), len(columns) - 1
+    )
     if progress is not None:
-        progress(sheet.row - 1)  # every row is written
+        progress(sheet.row - first)  # every row is written
     return finish(workbook, out)
 
 
@@ -198,8 +301,13 @@ def run_export_job(job: Job, context: JobContext):
         query = RegistryQuery.from_args(MultiDict(job.parameters["args"]), for_people=True)
     except ValidationFailed as err:  # checked when asked; only a changed app gets here
         raise JobRefused("; ".join(f"{k}: {v}" for k, v in err.as_strings().items())) from err
+    try:
+        columns = parse_columns(MultiDict(job.parameters["args"]), for_people=True)
+    except ValidationFailed as err:
+        raise JobRefused("; ".join(f"{k}: {v}" for k, v in err.as_strings().items())) from err
     as_of = date.fromisoformat(job.parameters["as_of"])
     statement, count = build(query, user.scope, as_of, paged=False)
+    title = title_lines(ExportLabels(), as_of, filter_text(db.session, query, user.scope))
     total = db.session.scalar(count)
     context.progress(0, total, force=True)
     path = context.directory / "export.xlsx"
@@ -211,7 +319,7 @@ def run_export_job(job: Job, context: JobContext):
         context.progress(rows, max(total, rows))
 
     with open(path, "wb") as out:
-        export_registry(db.session, statement, as_of, ExportLabels(), out, report)
+        export_registry(db.session, statement, as_of, ExportLabels(), out, report, columns, title)
     # the registry may have changed between the count and the last row: the file's rows count
     context.progress(written, written, force=True)
     return context.result(path, download_name(as_of), CONTENT_TYPE)

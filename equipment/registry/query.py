@@ -25,7 +25,7 @@ from equipment import labels
 from equipment.catalog import Band, DeviceType, EquipmentStatus
 from equipment.indicators_sql import band_filter, flag_exprs
 from equipment.models import Equipment, Facility
-from equipment.registry import deadlines
+from equipment.registry import ages, deadlines
 from equipment.registry.sorting import CATEGORIES, SORT_KEYS, order_keys, order_terms
 from equipment.search import SEPARATOR, needles
 from equipment.wear import WearCurve
@@ -44,11 +44,12 @@ class RegistryQuery:
     q: str = ""
     facility_id: int | None = None
     organization_id: int | None = None
+    region_id: int | None = None
+    age: str | None = None  # years in service: one of AGE_GROUPS (equipment.registry.ages)
     device_type: DeviceType | None = None
     status: EquipmentStatus | None = None
     band: Band | None = None
     flags: list[str] = field(default_factory=list)
-    region_id: int | None = None
     due: str | None = None  # deadlines.DUE_VALUES
     due_kind: str | None = None  # deadlines.DUE_KINDS; None: any kind
     sort: str = "inventory_no"
@@ -73,6 +74,7 @@ class RegistryQuery:
         values: dict = {"q": (args.get("q") or "").strip()[:100], "per_page": default_per_page}
         values.update(_ids(args, errors))
         values.update(_codes(args, errors, for_people))
+        values.update(ages.parse(args, errors, for_people))
         values["flags"] = _flags(args, errors, for_people)
         values.update(_due(args, errors, for_people))
         values.update(_sort(args, errors, for_people))
@@ -88,11 +90,12 @@ class RegistryQuery:
             self.q
             or self.facility_id
             or self.organization_id
+            or self.region_id
+            or self.age
             or self.device_type
             or self.status
             or self.band
             or self.flags
-            or self.region_id
             or self.due
         )
 
@@ -136,6 +139,8 @@ class RegistryQuery:
             conds.append(Equipment.facility_id == self.facility_id)
         if self.organization_id:
             conds.append(Equipment.organization_id == self.organization_id)
+        if self.age:
+            conds.append(ages.condition(self.age, as_of))
         if self.device_type:
             conds.append(Equipment.device_type == self.device_type)
         if self.status:

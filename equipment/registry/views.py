@@ -28,7 +28,16 @@ from equipment import labels
 from equipment.models import Equipment
 from equipment.registry import deadlines
 from equipment.registry.counts import any_equipment
-from equipment.registry.export import ExportLabels, download_name, enqueue_export, export_registry
+from equipment.registry.describe import filter_text
+from equipment.registry.export import (
+    COLUMN_KEYS,
+    ExportLabels,
+    download_name,
+    enqueue_export,
+    export_registry,
+    parse_columns,
+    title_lines,
+)
 from equipment.registry.query import (
     RegistryQuery,
     build,
@@ -147,6 +156,8 @@ def index():
         and not any_equipment(db.session, scope),
         has_facilities=bool(facilities),
         can_edit=scope.can_edit_registry,
+        filter_text=filter_text(db.session, query, scope),
+        export_columns=[(key, ExportLabels().get(key)) for key in COLUMN_KEYS],
     )
 
 
@@ -156,14 +167,22 @@ def export():
     background job whose page the user is sent to (a large export would outlast the web
     worker's timeout)."""
     query = _query_or_flash()
-    if query is None:
-        return redirect(url_for("equipment.registry.index"))
+    try:
+        columns = parse_columns(request.args, for_people=True)
+    except ValidationFailed as err:
+        flash(f"{labels.LIST_ARGS['columns']}: {err.as_strings()['columns']}", "error")
+        columns = None
+    if query is None or columns is None:
+        return redirect(url_for("equipment.registry.index", **(query.as_args() if query else {})))
     today = clock.today()
-    statement, count = build(query, current_scope(), today, paged=False)
+    scope = current_scope()
+    statement, count = build(query, scope, today, paged=False)
     if db.session.scalar(count) > current_app.config["EXPORT_SYNC_MAX_ROWS"]:
         job = enqueue_export(current_user, request.args, today)
         return redirect(url_for("jobs.job_page", job_id=job.id))
-    out = export_registry(db.session, statement, today, ExportLabels())
+    titles = ExportLabels()
+    title = title_lines(titles, today, filter_text(db.session, query, scope))
+    out = export_registry(db.session, statement, today, titles, columns=columns, title=title)
     return send_file(
         out, download_name=download_name(today), as_attachment=True, mimetype=CONTENT_TYPE
     )

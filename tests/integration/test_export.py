@@ -22,6 +22,7 @@ from equipment.models import Equipment
 from equipment.registry.query import curve_of
 from equipment.wear import indicators
 
+HEADER_ROW = 4  # the export's title (what, as of), its filter, an empty row, the header
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MUST_PLAN = "К включению в план"
 HEADER = [
@@ -47,8 +48,9 @@ def export(client, query: str = ""):
 
 
 def rows_of(response) -> tuple[list, list[list]]:
+    """(the header, the data rows): below the title rows."""
     sheet = load_workbook(io.BytesIO(response.get_data())).worksheets[0]
-    values = [[c.value for c in line] for line in sheet.iter_rows()]
+    values = [[c.value for c in line] for line in sheet.iter_rows(min_row=HEADER_ROW)]
     return values[0], values[1:]
 
 
@@ -133,11 +135,11 @@ def test_export_header_is_frozen_and_dates_are_dates(client, world, fleet, login
     book = load_workbook(io.BytesIO(export(client).get_data()))
     sheet = book.worksheets[0]
     assert sheet.title == "Оборудование"
-    assert sheet.freeze_panes == "A2"
-    header = [c.value for c in sheet[1]]
+    assert sheet.freeze_panes == f"A{HEADER_ROW + 1}"
+    header = [c.value for c in sheet[HEADER_ROW]]
     assert header[:4] == HEADER and "Дата ввода в эксплуатацию" in header
-    assert all(c.font.b for c in sheet[1])
-    rows = {line[0].value: line for line in sheet.iter_rows(min_row=2)}
+    assert all(c.font.b for c in sheet[HEADER_ROW])
+    rows = {line[0].value: line for line in sheet.iter_rows(min_row=HEADER_ROW + 1)}
     old = rows["A-INV-1"]
     commissioned = old[header.index("Дата ввода в эксплуатацию")]
     assert commissioned.is_date and commissioned.value == datetime(2000, 1, 1)
@@ -148,15 +150,15 @@ def test_export_header_is_frozen_and_dates_are_dates(client, world, fleet, login
     wear = old[header.index("Физический износ, % (расчёт)")]
     assert wear.data_type == "n" and wear.value == 100
     assert rows["A-NEW"][header.index("Вид устройства")].value == "Грузоподъёмный кран"
-    assert sheet.auto_filter.ref and sheet.auto_filter.ref.startswith("A1:")
+    assert sheet.auto_filter.ref and sheet.auto_filter.ref.startswith(f"A{HEADER_ROW}:")
 
 
 def test_text_that_looks_like_a_formula_stays_text(client, world, fleet, login_as):
     login_as(world.eng_a)
     data = export(client).get_data()
     sheet = load_workbook(io.BytesIO(data)).worksheets[0]
-    header = [c.value for c in sheet[1]]
-    line = next(r for r in sheet.iter_rows(min_row=2) if r[0].value == "=1+1")
+    header = [c.value for c in sheet[HEADER_ROW]]
+    line = next(r for r in sheet.iter_rows(min_row=HEADER_ROW + 1) if r[0].value == "=1+1")
     cells = {
         "inventory_no": line[0],
         "name": line[1],

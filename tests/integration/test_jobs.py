@@ -26,6 +26,7 @@ from equipment.catalog import DeviceType
 from equipment.registry import export
 from tests.helpers.auth import login
 
+EXPORT_HEADER_ROW = 4  # two title rows, an empty one, the header
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -70,8 +71,9 @@ def job_id_of(response) -> int:
 
 
 def rows_of(body: bytes) -> list[list]:
+    """The data rows (below the title rows and the header)."""
     sheet = load_workbook(io.BytesIO(body)).worksheets[0]
-    return [[c.value for c in line] for line in sheet.iter_rows(min_row=2)]
+    return [[c.value for c in line] for line in sheet.iter_rows(min_row=EXPORT_HEADER_ROW + 1)]
 
 
 def the_job(job_id: int) -> Job:
@@ -505,4 +507,6 @@ def test_an_english_users_job_speaks_english_and_so_does_its_file(
     assert "Ready" in page and "3 of 3 rows" in page
     body = client.get(f"/jobs/{job_id}/file").get_data()
     sheet = load_workbook(io.BytesIO(body)).worksheets[0]
-    assert sheet.title == "Equipment" and sheet["A1"].value == "Inventory number"
+    assert sheet.title == "Equipment"
+    assert sheet[f"A{EXPORT_HEADER_ROW}"].value == "Inventory number"
+    assert sheet["A1"].value.startswith("Registry of technical devices")  # the title row
