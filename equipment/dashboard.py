@@ -19,9 +19,8 @@ from flask_babel import lazy_gettext as _l
 from accounts.models import Organization, Region
 from core.access import Scope
 from core.charts import Bar
-from core.template_helpers import fmt_number
 from equipment import labels
-from equipment.catalog import BAND_LOWER_BOUNDS, Band
+from equipment.catalog import Band
 from equipment.models import Facility
 from equipment.queries import Deadline, next_deadlines
 from equipment.registry import ages
@@ -36,17 +35,6 @@ DEADLINE_LABELS = {
     "expertise": _l("Industrial-safety expertise"),
     "life": _l("End of service life"),
 }
-
-
-def band_ranges() -> dict[Band, str]:
-    """Each band's wear range as shown beside its name: «60–80 %» (from the bounds the band
-    filter and the counts use)."""
-    lowers = sorted(lower for _band, lower in BAND_LOWER_BOUNDS)
-    out = {}
-    for band, lower in BAND_LOWER_BOUNDS:
-        upper = next((v for v in lowers if v > lower), 100.0)
-        out[band] = f"{fmt_number(lower, 0)}–{fmt_number(upper, 0)} %"
-    return out
 
 
 def _list(**args) -> str:
@@ -70,15 +58,13 @@ class DashboardFigures:
 
 
 def band_bars(counts: dict) -> list[Bar]:
-    names = labels.for_templates().BANDS
-    ranges = band_ranges()
+    names = labels.for_templates().BANDS  # with their ranges: «Ветхое (60–80 %)»
     return [
         Bar(
             names[band],
             counts[f"band_{band.value}"],
             href=_list(band=band.value),
             css=f"band-{band.value}",
-            note=ranges.get(band, ""),
             key=band.value,
         )
         for band in Band

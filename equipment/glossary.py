@@ -108,6 +108,7 @@ OTHER: dict[str, Message] = {
     "what_to_enter": N_("What to enter"),
     "due": N_("Deadline"),  # the list's deadline filters
     "due_kind": N_("Deadline kind"),
+    "columns": N_("Columns"),  # the export's column chooser
     "file": N_("File"),  # the import preview's summary
     "as_of": N_("As of"),
 }
@@ -126,6 +127,15 @@ def short(field: str) -> Message:
 
 def computed(field: str) -> Message:
     return N_(COMPUTED, label=LABELS[field])
+
+
+# «Последнее техническое освидетельствование (по реестру)»: the registry's latest record, which
+# the import does not read back either
+RECORDED = "%(label)s (registry)"
+
+
+def recorded(field: str) -> Message:
+    return N_(RECORDED, label=LABELS[field])
 
 
 def english(field: str) -> str:

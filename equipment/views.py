@@ -57,7 +57,6 @@ def dashboard_section() -> str:
         labels=labels.for_templates(),
         counts=counts,
         figures=dashboard.figures(db.session, scope, clock.today(), counts),
-        band_ranges=dashboard.band_ranges(),
         deadline_labels=dashboard.DEADLINE_LABELS,
         thresholds=thresholds_for(None, wear_thresholds()),
         today=clock.today(),

@@ -72,8 +72,8 @@ class ExportLabels:
         "life_end": glossary.computed("life_end"),
         "next_inspection_due": glossary.computed("next_inspection_due"),
         # the registry's own records: the latest of each (not read back by the import either)
-        "last_examined_on": glossary.computed("last_examined_on"),
-        "last_assessed_on": glossary.computed("last_assessed_on"),
+        "last_examined_on": glossary.recorded("last_examined_on"),
+        "last_assessed_on": glossary.recorded("last_assessed_on"),
         "critical_on": glossary.computed("critical_on"),
         "flags": glossary.computed("flags"),
         "status": glossary.label("status"),

@@ -109,8 +109,9 @@ def test_the_bands_show_their_ranges_and_the_age_groups_their_years(fleet, actor
     page = actor("eng_a").get("/").get_data(as_text=True)
     names = {name for _u, name, _v in chart_links(page)}
     # 20 years of life: A-12 is 60 % worn (dilapidated from 60), A-5 25 %, A-YOUNG under 5
-    assert {"Ветхое (60–80 %): 1", "Удовлетворительное (20–40 %): 1"} <= names
-    assert {"Хорошее (0–20 %): 1", "Неудовлетворительное (40–60 %): 0"} <= names
+    # the glossary's band labels keep the number and the sign together (a no-break space)
+    assert {"Ветхое (60–80\xa0%): 1", "Удовлетворительное (20–40\xa0%): 1"} <= names
+    assert {"Хорошее (0–20\xa0%): 1", "Неудовлетворительное (40–60\xa0%): 0"} <= names
     ages = {unquote(u.split("age=")[1]): v for u, _n, v in chart_links(page) if "age=" in u}
     assert ages == {"0-5": 1, "5-10": 1, "10-20": 1, "20-30": 2, "over-30": 1, "unknown": 1}
 

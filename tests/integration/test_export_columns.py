@@ -78,7 +78,10 @@ def test_the_title_rows_say_what_as_of_when_and_the_filter(client, fleet, login_
         f"Реестр технических устройств опасных производственных объектов по состоянию на {today}"
     )
     assert sheet["A1"].font.b
-    assert sheet["A2"].value == "Фильтр: ОПО: A-01 — Котельная Альфа; Состояние: Негодное"
+    assert (
+        sheet["A2"].value
+        == "Фильтр: ОПО: A-01 — Котельная Альфа; Степень износа: Негодное (80–100\xa0%)"
+    )
     assert sheet["A3"].value is None
     assert sheet["A4"].value == "Инвентарный номер"
     unfiltered = book_of(client.get("/equipment/export.xlsx"))
