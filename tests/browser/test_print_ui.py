@@ -57,7 +57,7 @@ def test_the_printed_list_names_its_filter_and_keeps_its_rows(page: Page, fleet)
     text = printed(page)
     today = f"{clock.today():%d.%m.%Y}"
     assert f"Оборудование по состоянию на {today}" in text, text[:400]
-    assert "Фильтр: ОПО: A-01 — Котельная Альфа; Состояние: Негодное" in text, text[:600]
+    assert "Фильтр: ОПО: A-01 — Котельная Альфа; Степень износа: Негодное (80–100" in text, text[:600]
     assert "A-INV-1" in text and "A-YOUNG" not in text  # the filter's rows only
     for word in (*NOT_PRINTED, "Применить", "Сбросить", "Выгрузить в Excel", "Поиск"):
         assert word not in text, word
@@ -66,7 +66,7 @@ def test_the_printed_list_names_its_filter_and_keeps_its_rows(page: Page, fleet)
 def test_the_printed_dashboard_keeps_its_charts(page: Page, fleet):
     open_as(page, fleet.eng_a.email, "/")
     text = printed(page)
-    for figure in ("Хорошее 0–20 %", "Оборудование по ОПО", "0–5 лет", "Ближайшие сроки"):
+    for figure in ("Хорошее (0–20", "Оборудование по ОПО", "0–5 лет", "Ближайшие сроки"):
         assert figure in text, figure
     for word in NOT_PRINTED:
         assert word not in text, word
