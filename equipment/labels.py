@@ -211,6 +211,8 @@ AUDIT_ACTIONS = {
     "import_create": _l("Created by an Excel import"),
     "import_update": _l("Changed by an Excel import"),
     "import_decommission": _l("Decommissioned by an Excel import"),
+    "import_revert": _l("Given back by reverting an Excel import"),
+    "import_revert_delete": _l("Removed by reverting an Excel import"),
 }
 
 # The labels of the fields (the audit trail's, the forms' and the pages'): the glossary's

@@ -34,4 +34,29 @@ document.addEventListener("change", function (event) {
     if (dependent) dependent.value = "";
   });
   form.submit();
+
+// ---- i10-imports: danger blocks. The red button stays disabled until the confirmation is
+// given (the typed number equals the expected one, or the box is ticked); Enter in the typed
+// confirmation presses that button, never the form's other (default) button. The server
+// checks the confirmation again.
+document.querySelectorAll("[data-danger]").forEach(function (block) {
+  var input = block.querySelector("[data-confirm-expected]");
+  var check = block.querySelector("[data-confirm-check]");
+  var button = block.querySelector("[data-danger-button]");
+  if (!button) return;
+  function given() {
+    if (input) return input.value.replace(/[\s\u00a0\u202f]/g, "") === input.dataset.confirmExpected;
+    return check ? check.checked : true;
+  }
+  function update() { button.disabled = !given(); }
+  if (input) {
+    input.addEventListener("input", update);
+    input.addEventListener("keydown", function (event) {
+      if (event.key !== "Enter") return;
+      event.preventDefault();
+      if (given()) button.click();
+    });
+  }
+  if (check) check.addEventListener("change", update);
+  update();
 });

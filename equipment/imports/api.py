@@ -9,7 +9,7 @@ import json
 from flask import current_app, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_smorest import abort as smorest_abort
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 from sqlalchemy.exc import IntegrityError
 
 from accounts.auth import acting_user, current_scope, editable_scope, editor_before_the_body
@@ -31,7 +31,8 @@ from equipment.imports.batches import (
 from equipment.imports.excel import FIELDS, FileRejected, MissingColumns, read_upload
 from equipment.imports.models import ImportBatch
 from equipment.imports.planner import ImportOptions
-from equipment.imports.refused import ImportRefused
+from equipment.imports.refused import DecommissionNotConfirmed, ImportRefused
+from equipment.imports.revert import RevertRefused, discard_batch, revert_batch
 from equipment.settings import wear_thresholds
 
 blp = Blueprint("imports_api", __name__, url_prefix="/api/v1", description="Excel import")
@@ -73,9 +74,26 @@ def _import_options(form, organization_id: int) -> ImportOptions:
         decommission_missing=_flag(form, "decommission_missing", False),
         commit_valid_only=_flag(form, "commit_valid_only", False),
         confirm_warnings=_flag(form, "confirm_warnings", False),
+        confirm_decommission=_count(form, "confirm_decommission"),
         default_facility_id=default_facility,
         mapping=_column_mapping(form.get("mapping")),
     )
+
+
+def _count(form, name: str) -> int | None:
+    """A number of items (``confirm_decommission``): blank for none, else a whole number."""
+    raw = (form.get(name) or "").strip()
+    if not raw:
+        return None
+    if not (raw.isdecimal() and len(raw) <= 9):
+        abort_json(422, {name: [_("Expected a whole number, not «%(value)s».", value=raw[:40])]})
+    return int(raw)
+
+
+def _decommission_refused(err: DecommissionNotConfirmed):
+    """422 naming ``confirm_decommission``: nothing was stored."""
+    db.session.rollback()
+    abort_json(422, {"confirm_decommission": [err.message]}, err.message)
 
 
 def _column_mapping(raw: str | None) -> dict | None:
@@ -138,7 +156,10 @@ def _unmapped_answer(batch: ImportBatch, err: MissingColumns):
     summary="Upload an equipment list (multipart: file, dry_run, options)",
     description="Form fields: `file` (.xlsx/.xlsm/.xls/.ods), `dry_run` (default true: only "
     "preview; the batch can be committed later), `create_facilities`, `decommission_missing`, "
-    "`commit_valid_only`, `confirm_warnings`, `default_facility_id`, `mapping` (a JSON "
+    "`commit_valid_only`, `confirm_warnings`, `confirm_decommission` (with "
+    "`decommission_missing` and dry_run=false: the number of items it will decommission, "
+    "`missing` of the preview; any other number is refused), `default_facility_id`, "
+    "`mapping` (a JSON "
     "object {column title: field or null} for columns the file names its own way; "
     "remembered for the organization on commit), and for admins `organization` (BIN).",
 )
@@ -194,6 +215,8 @@ def upload_import():
         )
         db.session.commit()
         return _unmapped_answer(batch, err)
+    except DecommissionNotConfirmed as err:
+        _decommission_refused(err)
     except (FileRejected, ImportRefused) as err:
         db.session.rollback()
         abort_json(422, {"file": [err.message]}, err.message)
@@ -210,7 +233,21 @@ class ImportCommitSchema(Schema):
     )
     decommission_missing = fields.Boolean(
         load_default=False,
-        metadata={"description": "Decommission items of the file's facilities it no longer lists."},
+        metadata={
+            "description": "Decommission items of the file's facilities it no longer lists; "
+            "needs `confirm_decommission`."
+        },
+    )
+    confirm_decommission = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=0, max=999_999_999),
+        metadata={
+            "description": "With `decommission_missing`: the number of items it will "
+            "decommission (`missing` of the preview). Without it, or with another number "
+            "(a typo, or the registry changed since the preview), the commit is refused "
+            "with 422 naming this field; nothing changes."
+        },
     )
     commit_valid_only = fields.Boolean(
         load_default=False,
@@ -267,6 +304,8 @@ def commit_import(body: dict, batch_id: int):
             limits_from_config(current_app.config),
         )
         db.session.commit()
+    except DecommissionNotConfirmed as err:
+        _decommission_refused(err)
     except (ImportRefused, FileRejected) as err:
         db.session.rollback()
         abort_json(409, {"batch": [err.message]}, err.message)
@@ -274,6 +313,123 @@ def commit_import(body: dict, batch_id: int):
         _registry_changed_meanwhile()
     db.session.refresh(batch)
     return report_json(batch, counts)
+
+
+class RevertedSchema(Schema):
+    removed = fields.Integer(metadata={"description": "Items the batch created, removed."})
+    restored = fields.Integer(
+        metadata={"description": "Items the batch updated, their fields given back."}
+    )
+    recommissioned = fields.Integer(
+        metadata={"description": "Items the batch decommissioned, their status given back."}
+    )
+    facilities_removed = fields.Integer(
+        metadata={"description": "Facilities the batch created, removed."}
+    )
+
+
+class ImportBatchSchema(Schema):
+    """A batch after a revert or a discard."""
+
+    id = fields.Integer()
+    status = fields.String(
+        metadata={
+            "description": "previewed, committing, committed, reverted, discarded or superseded."
+        }
+    )
+    filename = fields.String()
+    sha256 = fields.String()
+    rows = fields.Integer()
+    created = fields.Integer()
+    updated = fields.Integer()
+    unchanged = fields.Integer()
+    invalid = fields.Integer()
+    missing = fields.Integer()
+    decommissioned = fields.Integer()
+    reverted = fields.Nested(
+        RevertedSchema, metadata={"description": "What the revert did (revert only)."}
+    )
+
+
+class RevertBlockerSchema(Schema):
+    entity_type = fields.String(metadata={"description": "equipment or facilities."})
+    entity_id = fields.Integer()
+    item = fields.String(metadata={"description": "Inventory number — name (or code — name)."})
+    action = fields.String(metadata={"description": "The audit action of the later change."})
+    fields_ = fields.List(
+        fields.String(), data_key="fields", metadata={"description": "Fields it changed."}
+    )
+    by = fields.String(allow_none=True, metadata={"description": "Who changed it (e-mail)."})
+    at = fields.DateTime(allow_none=True, metadata={"description": "When."})
+
+
+class RevertConflictSchema(Schema):
+    code = fields.Integer()
+    status = fields.String()
+    message = fields.String()
+    changes = fields.List(
+        fields.Nested(RevertBlockerSchema),
+        metadata={"description": "What changed since the batch, on what it touched."},
+    )
+
+
+def _batch_answer(batch: ImportBatch, reverted: dict | None = None) -> dict:
+    db.session.refresh(batch)
+    answer = report_json(batch)
+    if reverted is not None:
+        answer["reverted"] = reverted
+    return answer
+
+
+@blp.route("/imports/<int:batch_id>/revert", methods=["POST"])
+@editor_before_the_body(ImportBatch, "batch_id")
+@blp.response(200, ImportBatchSchema)
+@blp.alt_response(
+    409,
+    schema=RevertConflictSchema,
+    description="Refused, nothing changed: something the batch touched changed since "
+    "(`changes` lists each item, what, who and when), or the batch is not a committed one "
+    "(`changes` empty).",
+)
+def revert_import(batch_id: int):
+    """Revert a committed batch: the items it created removed, the fields it updated and the
+    statuses it decommissioned given back, in one transaction, recorded in the audit trail.
+    The organization's engineers and administrators only (regulators: 403)."""
+    _json_object_or_no_body()
+    batch = get_visible_or_404(db.session, ImportBatch, batch_id, current_scope())
+    try:
+        counts = revert_batch(db.session, acting_user(), batch, wear_thresholds())
+        db.session.commit()
+    except RevertRefused as err:
+        db.session.rollback()
+        body = {
+            "code": 409,
+            "status": "Conflict",
+            "message": err.message,
+            "changes": [b.as_json() for b in err.blockers],
+        }
+        response = jsonify(body)
+        response.status_code = 409
+        return response
+    return _batch_answer(batch, counts)
+
+
+@blp.route("/imports/<int:batch_id>/discard", methods=["POST"])
+@editor_before_the_body(ImportBatch, "batch_id")
+@blp.response(200, ImportBatchSchema)
+@blp.alt_response(409, description="Refused: only a previewed batch can be discarded.")
+def discard_import(batch_id: int):
+    """Discard a previewed batch: its stored file and parse are deleted, it can no longer be
+    committed; the registry does not change."""
+    _json_object_or_no_body()
+    batch = get_visible_or_404(db.session, ImportBatch, batch_id, current_scope())
+    try:
+        discard_batch(db.session, batch)
+        db.session.commit()
+    except ImportRefused as err:
+        db.session.rollback()
+        abort_json(409, {"batch": [err.message]}, err.message)
+    return _batch_answer(batch)
 
 
 @blp.route("/imports", methods=["GET"])

@@ -28,7 +28,7 @@ from equipment.catalog import (
 )
 from equipment.explain import UNDATED_IMPORT_NOTE
 from equipment.imports.planner import EQUIPMENT_FIELDS, ImportOptions, ImportPlan, RowPlan
-from equipment.imports.refused import ImportRefused
+from equipment.imports.refused import DecommissionNotConfirmed, ImportRefused
 from equipment.inventory import inventory_key
 from equipment.models import ConditionAssessment, Equipment, Facility, Inspection
 from equipment.search import search_text
@@ -64,6 +64,13 @@ def check_can_apply(plan: ImportPlan, options: ImportOptions) -> None:
         )
     if not plan.rows:
         raise ImportRefused(_l("The file has no valid row: there is nothing to load."))
+    # the second confirmation: the number of items, the one this plan decommissions
+    if (
+        options.decommission_missing
+        and plan.missing
+        and options.confirm_decommission != len(plan.missing)
+    ):
+        raise DecommissionNotConfirmed(len(plan.missing), options.confirm_decommission)
 
 
 def apply_plan(

@@ -255,6 +255,7 @@ def import_now(
         decommission_missing=options.decommission_missing,
         commit_valid_only=options.commit_valid_only,
         confirm_warnings=options.confirm_warnings,
+        confirm_decommission=options.confirm_decommission,
     )
     batch, plan = preview_batch(session, actor, organization, data, filename, options, limits)
     check_can_apply(plan, commit_options)

@@ -23,7 +23,7 @@ from equipment.imports.batches import (
 )
 from equipment.imports.excel import FileRejected
 from equipment.imports.planner import ImportOptions
-from equipment.imports.refused import ImportRefused
+from equipment.imports.refused import DecommissionNotConfirmed, ImportRefused
 from equipment.settings import wear_thresholds
 
 
@@ -37,6 +37,15 @@ from equipment.settings import wear_thresholds
     "--decommission-missing",
     is_flag=True,
     help="Decommission items of the file's facilities that the file no longer lists.",
+)
+@click.option(
+    "--confirm-decommission",
+    "confirm_decommission",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="With --decommission-missing: the number of items it will decommission (the "
+    "dry run's «not in the file»); any other number is refused.",
 )
 @click.option("--valid-only", is_flag=True, help="Load the valid rows even if some are invalid.")
 @click.option(
@@ -52,6 +61,7 @@ def import_command(
     as_json,
     create_facilities,
     decommission_missing,
+    confirm_decommission,
     valid_only,
     confirm_warnings,
 ):
@@ -68,11 +78,17 @@ def import_command(
         decommission_missing=decommission_missing,
         commit_valid_only=valid_only,
         confirm_warnings=confirm_warnings,
+        confirm_decommission=confirm_decommission,
     )
     path = Path(file)
     try:
         batch, counts = _run(org, path, options, dry_run)
         db.session.commit()
+    except DecommissionNotConfirmed as err:
+        db.session.rollback()
+        # a usage error (exit code 2, as click's own): the option names the number expected
+        _echo_failure(err.for_field("--confirm-decommission").message, as_json)
+        raise SystemExit(2) from None
     except (FileRejected, ImportRefused, IntegrityError) as err:
         db.session.rollback()
         # IntegrityError: another import took an inventory number meanwhile

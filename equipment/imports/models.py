@@ -16,15 +16,18 @@ from core.db import Base, TZDateTime, str_enum, utcnow
 
 
 class ImportStatus(enum.StrEnum):
-    """Where a batch is: previewed, then committing and committed, or superseded by a preview
-    of the same file with another mapping. DRY_RUN is the status of a plan that is never
-    stored (``flask equipment import --dry-run``)."""
+    """Where a batch is: previewed, then committing and committed (and perhaps reverted), or
+    superseded by a preview of the same file with another mapping, or discarded. DRY_RUN is
+    the status of a plan that is never stored (``flask equipment import --dry-run``)."""
 
     PREVIEWED = "previewed"
     COMMITTING = "committing"
     COMMITTED = "committed"
     SUPERSEDED = "superseded"
     DRY_RUN = "dry_run"
+    # a committed batch undone (equipment.imports.revert), a previewed one dropped unloaded
+    REVERTED = "reverted"
+    DISCARDED = "discarded"
 
 
 class ImportBatch(Base):

@@ -67,6 +67,8 @@ class ImportOptions:
     mapping: dict | None = None
     # the preview warned (a BIN of another organization in the title) and the user agreed
     confirm_warnings: bool = False
+    # the number of items decommission_missing will decommission, as the user confirmed it
+    confirm_decommission: int | None = None
 
     @classmethod
     def from_dict(cls, data: dict | None) -> ImportOptions:

@@ -52,7 +52,13 @@ from equipment.imports.excel.headers import carries_no_field
 from equipment.imports.failed_rows import added_columns, failed_rows_workbook
 from equipment.imports.models import ImportBatch, ImportStatus
 from equipment.imports.planner import ImportOptions, read_and_plan
-from equipment.imports.refused import ImportRefused
+from equipment.imports.refused import DecommissionNotConfirmed, ImportRefused
+from equipment.imports.revert import (
+    RevertRefused,
+    discard_batch,
+    revert_batch,
+    revert_info,
+)
 from equipment.imports.template import import_template
 from equipment.registry import query as registry
 from equipment.settings import wear_thresholds
@@ -65,7 +71,10 @@ IMPORT_STATUSES = {
     ImportStatus.COMMITTING: _l("loading"),
     ImportStatus.COMMITTED: _l("loaded"),
     ImportStatus.SUPERSEDED: _l("re-checked with another mapping"),
+    ImportStatus.REVERTED: _l("reverted"),
+    ImportStatus.DISCARDED: _l("discarded, not loaded"),
 }
+MISSING_SHOWN = 500  # items of the decommission block's list, by facility
 
 
 @bp.context_processor
@@ -187,6 +196,20 @@ def upload():
 @bp.get("/imports/<int:batch_id>")
 def import_batch(batch_id: int):
     batch = get_visible_or_404(db.session, ImportBatch, batch_id, current_scope())
+    return _batch_page(batch)
+
+
+def _missing_groups(report: dict) -> tuple[list[tuple[str, list[dict]]], int]:
+    """The items not in the file as the danger block lists them: by facility, at most
+    MISSING_SHOWN in all; and how many are shown."""
+    shown = (report.get("missing") or [])[:MISSING_SHOWN]
+    groups: dict[str, list[dict]] = {}
+    for m in shown:
+        groups.setdefault(m.get("facility") or "—", []).append(m)
+    return sorted(groups.items()), len(shown)
+
+
+def _batch_page(batch: ImportBatch, revert_blockers=None) -> str:
     report = batch.report or {}
     report = {**report, "errors": rendered_errors(report)}  # in this reader's language
     columns = list((report.get("mapping") or {}).keys()) + list(report.get("ignored_columns") or [])
@@ -196,8 +219,18 @@ def import_batch(batch_id: int):
     counts = batch.counts or {}
     valid = sum(counts.get(key, 0) for key in ("created", "updated", "unchanged"))
     nothing_to_load = previewed and not missing_columns and not valid
+    can_edit = current_scope().can_edit_registry
+    missing_groups, missing_shown = _missing_groups(report)
     return render_template(
         "imports/batch.html",
+        missing_groups=missing_groups,
+        missing_shown=missing_shown,
+        can_revert=can_edit and batch.status == ImportStatus.COMMITTED,
+        can_discard=can_edit and previewed,
+        reverted_by=revert_info(db.session, batch),
+        revert_blockers=revert_blockers,
+        audit_actions=labels.AUDIT_ACTIONS,
+        field_names=labels.FIELDS,
         batch=batch,
         report=report,
         counts=counts,
@@ -280,12 +313,16 @@ def import_commit(batch_id: int):
         decommission_missing=_flag("decommission_missing"),
         commit_valid_only=_flag("commit_valid_only"),
         confirm_warnings=_flag("confirm_warnings"),
+        confirm_decommission=_typed_count("confirm_decommission"),
     )
     try:
         counts = commit_batch(
             db.session, current_user, batch, options, wear_thresholds(), import_limits()
         )
         db.session.commit()
+    except DecommissionNotConfirmed as err:
+        db.session.rollback()
+        return _refused(batch_id, _decommission_note(err))
     except (ImportRefused, FileRejected) as err:
         db.session.rollback()
         return _refused(batch_id, err.message)
@@ -302,6 +339,81 @@ def import_commit(batch_id: int):
         "success",
     )
     return _to_batch(batch_id)
+
+
+def _typed_count(name: str) -> int | None:
+    """A number the user typed to confirm («750», «1 500»); None when blank or not a number."""
+    raw = "".join((request.form.get(name) or "").split())  # also no-break spaces
+    return int(raw) if raw.isdecimal() and len(raw) <= 9 else None
+
+
+def _decommission_note(err: DecommissionNotConfirmed) -> str:
+    if err.given is None:
+        return _(
+            "Nothing was loaded. To decommission the items not in the file, type their "
+            "number, %(n)s, in the confirmation field of the red block and press its button.",
+            n=fmt_number(err.expected),
+        )
+    return _(
+        "Nothing was loaded: the confirmation says %(given)s, but the load would decommission "
+        "%(n)s items (the registry may have changed since the check). Look at the list again "
+        "and type %(n)s.",
+        given=fmt_number(err.given),
+        n=fmt_number(err.expected),
+    )
+
+
+@bp.post("/imports/<int:batch_id>/revert")
+def import_revert(batch_id: int):
+    """Undo a committed batch while nothing it touched has changed (else 409: the page lists
+    what changed)."""
+    scope = current_scope()
+    batch = get_visible_or_404(db.session, ImportBatch, batch_id, scope)
+    editable_scope()
+    if not _flag("confirm"):
+        return _refused(batch_id, _("Tick the confirmation to revert the import."))
+    try:
+        counts = revert_batch(db.session, current_user, batch, wear_thresholds())
+        db.session.commit()
+    except RevertRefused as err:
+        db.session.rollback()
+        if not err.blockers:
+            return _refused(batch_id, err.message)
+        return _batch_page(batch, revert_blockers=err.blockers), 409
+    flash(
+        _(
+            "The import is reverted: %(c)s items removed, %(u)s restored, %(d)s returned "
+            "to their status.",
+            c=fmt_number(counts["removed"]),
+            u=fmt_number(counts["restored"]),
+            d=fmt_number(counts["recommissioned"]),
+        ),
+        "success",
+    )
+    return _to_batch(batch_id)
+
+
+@bp.post("/imports/<int:batch_id>/discard")
+def import_discard(batch_id: int):
+    """Drop a previewed batch: its file and parse are deleted, nothing is loaded."""
+    scope = current_scope()
+    batch = get_visible_or_404(db.session, ImportBatch, batch_id, scope)
+    editable_scope()
+    if not _flag("confirm"):
+        return _refused(batch_id, _("Tick the confirmation to discard the file."))
+    try:
+        discard_batch(db.session, batch)
+        db.session.commit()
+    except ImportRefused as err:
+        db.session.rollback()
+        return _refused(batch_id, err.message)
+    flash(_("The file is discarded: nothing was loaded from it."), "success")
+    return _to_batch(batch_id)
+
+
+def _discarded(batch: ImportBatch):
+    """The file of a discarded batch is not kept: say so on its page."""
+    return _refused(batch.id, _("The file of a discarded import is no longer kept."))
 
 
 @bp.post("/imports/<int:batch_id>/mapping")
@@ -337,6 +449,8 @@ def import_mapping(batch_id: int):
 @bp.get("/imports/<int:batch_id>/file")
 def import_file(batch_id: int):
     batch = get_visible_or_404(db.session, ImportBatch, batch_id, current_scope())
+    if batch.status == ImportStatus.DISCARDED:
+        return _discarded(batch)
     return send_file(
         io.BytesIO(batch.content),
         download_name=batch.filename,
@@ -348,6 +462,8 @@ def import_file(batch_id: int):
 @bp.get("/imports/<int:batch_id>/errors.xlsx")
 def import_errors(batch_id: int):
     batch = get_visible_or_404(db.session, ImportBatch, batch_id, current_scope())
+    if batch.status == ImportStatus.DISCARDED:
+        return _discarded(batch)
     options = ImportOptions.from_dict(batch.options)
     content, filename, limits = batch.content, batch.filename, import_limits()
     try:

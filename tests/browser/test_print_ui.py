@@ -57,7 +57,9 @@ def test_the_printed_list_names_its_filter_and_keeps_its_rows(page: Page, fleet)
     text = printed(page)
     today = f"{clock.today():%d.%m.%Y}"
     assert f"Оборудование по состоянию на {today}" in text, text[:400]
-    assert "Фильтр: ОПО: A-01 — Котельная Альфа; Степень износа: Негодное (80–100" in text, text[:600]
+    assert "Фильтр: ОПО: A-01 — Котельная Альфа; Степень износа: Негодное (80–100" in text, text[
+        :600
+    ]
     assert "A-INV-1" in text and "A-YOUNG" not in text  # the filter's rows only
     for word in (*NOT_PRINTED, "Применить", "Сбросить", "Выгрузить в Excel", "Поиск"):
         assert word not in text, word

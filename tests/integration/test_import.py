@@ -395,7 +395,13 @@ def test_a_commit_failing_midway_leaves_nothing_behind(site, monkeypatch, make):
     working = apply.refresh_curves
     monkeypatch.setattr(apply, "refresh_curves", fail_after_the_writes)
     with pytest.raises(RuntimeError):
-        commit(batch, site.eng, create_facilities=True, decommission_missing=True)
+        commit(
+            batch,
+            site.eng,
+            create_facilities=True,
+            decommission_missing=True,
+            confirm_decommission=1,
+        )
     # the failure came after the inserts, the audit events and the new facility...
     assert seen["equipment"] == len(before["equipment"]) + 250
     assert seen["audit"] >= 251
@@ -408,7 +414,9 @@ def test_a_commit_failing_midway_leaves_nothing_behind(site, monkeypatch, make):
 
     # the same batch can still be loaded once the failure is gone
     monkeypatch.setattr(apply, "refresh_curves", working)
-    counts = commit(batch, site.eng, create_facilities=True, decommission_missing=True)
+    counts = commit(
+        batch, site.eng, create_facilities=True, decommission_missing=True, confirm_decommission=1
+    )
     assert counts["created"] == 250 and counts["decommissioned"] == 1
     assert count(Equipment) == 3 + 1 + 250
     assert item("OLD-1").status == EquipmentStatus.DECOMMISSIONED
@@ -682,7 +690,7 @@ def test_missing_items_are_kept_by_default_and_decommissioned_only_when_asked(si
 
     batch, plan = preview(site.org, data, "opo-01.xlsx", site.eng)
     assert [m["inventory_no"] for m in plan.missing] == ["M-2"]
-    counts = commit(batch, site.eng, decommission_missing=True)
+    counts = commit(batch, site.eng, decommission_missing=True, confirm_decommission=1)
     assert counts["decommissioned"] == 1
     assert item("M-2").status == EquipmentStatus.DECOMMISSIONED
     assert item("M-3").status == EquipmentStatus.IN_SERVICE  # not a facility of the file
@@ -710,8 +718,8 @@ def test_an_item_whose_row_has_an_error_is_not_missing_from_the_file(site):
 
 def test_decommission_audits_the_real_status_before(site, make):
     make.equipment(site.fac["OPO-01"], "S-1", status=EquipmentStatus.SUSPENDED)
-    batch, _plan = preview(site.org, xlsx([row("OPO-01", "S-2", "Новый")]), "x.xlsx", site.eng)
-    commit(batch, site.eng, decommission_missing=True)
+    batch, plan = preview(site.org, xlsx([row("OPO-01", "S-2", "Новый")]), "x.xlsx", site.eng)
+    commit(batch, site.eng, decommission_missing=True, confirm_decommission=len(plan.missing))
     assert item("S-1").status == EquipmentStatus.DECOMMISSIONED
     event = db.session.execute(
         select(AuditEvent).where(AuditEvent.action == "import_decommission")
@@ -1065,7 +1073,12 @@ def test_upload_preview_commit_history_and_original_file_pages(site, client, log
 
     response = client.post(
         f"/imports/{batch_id}/commit",
-        data={"create_facilities": "1", "decommission_missing": "1", "commit_valid_only": "1"},
+        data={
+            "create_facilities": "1",
+            "decommission_missing": "1",
+            "confirm_decommission": "1",
+            "commit_valid_only": "1",
+        },
     )
     page = text_of(client.get(response.headers["Location"]))
     assert "Внесено в реестр: создано — 2, обновлено — 0" in page
@@ -1272,7 +1285,10 @@ def test_api_new_facilities_and_missing_items_are_options_of_the_commit(site, cl
     refused = api_commit(client, token, report["id"])
     assert refused.status_code == 409 and "OPO-08" in refused.get_json()["message"]
     done = api_commit(
-        client, token, report["id"], {"create_facilities": True, "decommission_missing": True}
+        client,
+        token,
+        report["id"],
+        {"create_facilities": True, "decommission_missing": True, "confirm_decommission": 1},
     )
     assert done.status_code == 200, done.get_json()
     assert done.get_json()["decommissioned"] == 1

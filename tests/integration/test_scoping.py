@@ -29,7 +29,7 @@ from core.extensions import db
 from core.jobs import queue
 from core.jobs.models import Job, JobStatus
 from equipment.catalog import EquipmentStatus
-from equipment.imports.batches import preview_batch
+from equipment.imports.batches import commit_batch, preview_batch
 from equipment.imports.models import ImportBatch
 from equipment.imports.planner import ImportOptions
 from equipment.models import Equipment, Facility
@@ -83,6 +83,21 @@ def _batch(org: Organization, actor: User, fac_code: str, inventory_no: str, fil
     return batch
 
 
+def _committed_batch(org: Organization, actor: User, item) -> int:
+    """A loaded batch that left the registry as it was (its one row is the item as it is),
+    for the routes that undo a loaded batch."""
+    data = _xlsx(
+        [
+            ["Код ОПО", "Инвентарный номер", "Наименование"],
+            [item.facility.code, item.inventory_no, item.name],
+        ]
+    )
+    batch, _plan = preview_batch(db.session, actor, org, data, "загружен.xlsx", ImportOptions())
+    commit_batch(db.session, actor, batch, ImportOptions(), {})
+    db.session.commit()
+    return batch.id
+
+
 def _token_id(make, user: User) -> int:
     make.token(user)
     return db.session.execute(
@@ -115,6 +130,7 @@ def _job_id(user: User) -> int:
 ARGS = (
     *("item_id", "facility_id", "org_id", "batch_id", "token_id", "session_id", "user_id"),
     "job_id",
+    "committed_batch_id",
 )
 
 
@@ -133,6 +149,10 @@ def targets(world, make) -> dict[str, Target]:
     token_a, token_b = _token_id(make, world.eng_a), _token_id(make, world.eng_b)
     session_a, session_b = _session_id(world.eng_a), _session_id(world.eng_b)
     job_a, job_b = _job_id(world.eng_a), _job_id(world.eng_b)
+    loaded = {
+        world.org_a.id: _committed_batch(world.org_a, world.eng_a, world.item_a),
+        world.org_b.id: _committed_batch(world.org_b, world.eng_b, world.item_b),
+    }
 
     def target(key, item, fac, org, batch, token_id, session_id, user, job_id):
         return Target(
@@ -146,6 +166,7 @@ def targets(world, make) -> dict[str, Target]:
                 "session_id": session_id,
                 "user_id": user.id,
                 "job_id": job_id,
+                "committed_batch_id": loaded[org.id],
             },
             objects={arg: object_name(arg, key) for arg in ARGS},
             inventory_no=item.inventory_no,
@@ -288,6 +309,10 @@ def _organization_form(t: Target) -> dict:
     }
 
 
+def _confirmed(t: Target) -> dict:
+    return {"confirm": "1"}
+
+
 def _generated_password(t: Target) -> dict:
     return {"password_mode": "generate"}
 
@@ -300,6 +325,9 @@ class Route:
     change: bool = False  # changes something (a form to change something counts too)
     registry: bool = True  # registry data (regulators may read it; False: owner only)
     ok: int | None = None  # the owner's success status, when not the usual one
+    # the target's id the rule's argument takes, when not the argument's own (a batch that
+    # was loaded, for the routes that revert one)
+    id_key: str | None = None
 
     @property
     def api(self) -> bool:
@@ -310,7 +338,11 @@ class Route:
         return re.search(r"<(?:\w+:)?(\w+)>", self.rule).group(1)
 
     def url(self, target: Target) -> str:
-        return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(target.ids[m.group(1)]), self.rule)
+        return re.sub(
+            r"<(?:\w+:)?(\w+)>",
+            lambda m: str(target.ids[self.id_key or m.group(1)]),
+            self.rule,
+        )
 
     @property
     def success(self) -> int:
@@ -342,6 +374,14 @@ OBJECT_ROUTES = [
     Route("GET", "/imports/<int:batch_id>/errors.xlsx"),
     Route("POST", "/imports/<int:batch_id>/commit", change=True),
     Route("POST", "/imports/<int:batch_id>/mapping", _mapping_form, change=True),
+    Route("POST", "/imports/<int:batch_id>/discard", _confirmed, change=True),
+    Route(
+        "POST",
+        "/imports/<int:batch_id>/revert",
+        _confirmed,
+        change=True,
+        id_key="committed_batch_id",
+    ),
     Route("POST", "/profile/tokens/<int:token_id>/revoke", change=True, registry=False),
     Route("POST", "/profile/sessions/<int:session_id>/end", change=True, registry=False),
     # background jobs and their files: the asker's (and administrators'), nobody else's
@@ -362,6 +402,14 @@ OBJECT_ROUTES = [
     Route("GET", "/organizations/<int:org_id>"),
     Route("GET", "/api/v1/imports/<int:batch_id>"),
     Route("POST", "/api/v1/imports/<int:batch_id>/commit", change=True, ok=200),
+    Route("POST", "/api/v1/imports/<int:batch_id>/discard", change=True, ok=200),
+    Route(
+        "POST",
+        "/api/v1/imports/<int:batch_id>/revert",
+        change=True,
+        ok=200,
+        id_key="committed_batch_id",
+    ),
 ]
 # Routes with an id for administrators only: anyone else gets 404 and changes nothing.
 ADMIN_OBJECT_ROUTES = [
