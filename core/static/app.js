@@ -34,6 +34,7 @@ document.addEventListener("change", function (event) {
     if (dependent) dependent.value = "";
   });
   form.submit();
+});
 
 // ---- i10-imports: danger blocks. The red button stays disabled until the confirmation is
 // given (the typed number equals the expected one, or the box is ticked); Enter in the typed
