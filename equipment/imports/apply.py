@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
 
@@ -97,6 +98,9 @@ def apply_plan(
     decommissioned = _decommission_missing(session, plan, options, now)
     for row, item_id in zip(creates, reserve_ids(session, Equipment, len(creates)), strict=True):
         row.equipment_id = item_id
+    # Who, read now: inside the block the writer thread owns the connection, and an expired
+    # actor (a user loaded before a commit) would load its attributes through it: a deadlock.
+    actor = _Actor(getattr(actor, "id", None), getattr(actor, "email", None))
     with BulkWriter(session) as writer:
         if creates:
             thresholds_of = _thresholds_by_type(thresholds_config)
@@ -117,6 +121,12 @@ def apply_plan(
     counts["decommissioned"] = len(decommissioned)
     counts["facilities_created"] = len(facility_ids)
     return counts
+
+
+@dataclass(frozen=True, slots=True)
+class _Actor:
+    id: int | None
+    email: str | None
 
 
 def _create_facilities(session: Session, actor, organization, plan, batch_id) -> dict[str, int]:
