@@ -110,6 +110,8 @@ OTHER: dict[str, Message] = {
     "due_kind": N_("Deadline kind"),
     "columns": N_("Columns"),  # the export's column chooser
     "file": N_("File"),  # the import preview's summary
+    # the confirmations of the danger blocks (what the user ticks before a revert or discard)
+    "confirm_discard": N_("I understand: the file is deleted and cannot be loaded from this page"),
     "as_of": N_("As of"),
 }
 
