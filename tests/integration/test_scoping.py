@@ -83,7 +83,7 @@ def _batch(org: Organization, actor: User, fac_code: str, inventory_no: str, fil
     return batch
 
 
-def _committed_batch(org: Organization, actor: User, item) -> int:
+def _committed_batch(org: Organization, actor: User, item, filename: str) -> int:
     """A loaded batch that left the registry as it was (its one row is the item as it is),
     for the routes that undo a loaded batch."""
     data = _xlsx(
@@ -92,7 +92,7 @@ def _committed_batch(org: Organization, actor: User, item) -> int:
             [item.facility.code, item.inventory_no, item.name],
         ]
     )
-    batch, _plan = preview_batch(db.session, actor, org, data, "загружен.xlsx", ImportOptions())
+    batch, _plan = preview_batch(db.session, actor, org, data, filename, ImportOptions())
     commit_batch(db.session, actor, batch, ImportOptions(), {})
     db.session.commit()
     return batch.id
@@ -150,8 +150,12 @@ def targets(world, make) -> dict[str, Target]:
     session_a, session_b = _session_id(world.eng_a), _session_id(world.eng_b)
     job_a, job_b = _job_id(world.eng_a), _job_id(world.eng_b)
     loaded = {
-        world.org_a.id: _committed_batch(world.org_a, world.eng_a, world.item_a),
-        world.org_b.id: _committed_batch(world.org_b, world.eng_b, world.item_b),
+        world.org_a.id: _committed_batch(
+            world.org_a, world.eng_a, world.item_a, "загружен-Альфа.xlsx"
+        ),
+        world.org_b.id: _committed_batch(
+            world.org_b, world.eng_b, world.item_b, "загружен-Бета.xlsx"
+        ),
     }
 
     def target(key, item, fac, org, batch, token_id, session_id, user, job_id):
@@ -808,6 +812,8 @@ FACILITY_NAMES = {
     "fac_B": "Цех Бета",
 }
 BATCH_FILES = {"batch_A": "список-Альфа.xlsx", "batch_B": "список-Бета.xlsx"}
+# the loaded batch of each organization (targets: for the routes that revert one)
+LOADED_FILES = {"batch_A": "загружен-Альфа.xlsx", "batch_B": "загружен-Бета.xlsx"}
 
 
 def _visible(user: str, names: dict[str, str]) -> set[str]:
@@ -866,8 +872,9 @@ def test_lists_show_exactly_what_is_in_scope(user, more, actor):
     api = who.get("/api/v1/facilities").get_json()
     assert {f["name"] for f in api} == facilities
 
-    batches = _visible(user, BATCH_FILES)
-    assert _names_in(_html(who.get("/imports")), BATCH_FILES.values()) == batches
+    batches = _visible(user, BATCH_FILES) | _visible(user, LOADED_FILES)
+    files = [*BATCH_FILES.values(), *LOADED_FILES.values()]
+    assert _names_in(_html(who.get("/imports")), files) == batches
     assert {b["filename"] for b in who.get("/api/v1/imports").get_json()} == batches
 
 
