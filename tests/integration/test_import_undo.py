@@ -140,7 +140,8 @@ def test_the_preview_shows_the_danger_block_apart_from_the_harmless_options(
     page = text_of(client.get(f"/imports/{batch.id}"))
     form = page[page.index('id="commit-form"') : page.index("</form>", page.index("commit-form"))]
     assert 'name="decommission_missing"' not in form  # no longer a checkbox among the others
-    block = page[page.index('id="decommission"') : page.index("</section>", page.index('id="decommission"'))]
+    start = page.index('id="decommission"')
+    block = page[start : page.index("</section>", start)]
     assert "В реестре, но нет в файле: 2 ед." in block
     assert 'data-facility="A-01"' in block and "K-3 — Котел К-3" in block
     assert "A-INV-1 — Котел ДЕ-25 Альфа" in block
@@ -157,7 +158,8 @@ def test_a_cut_list_says_how_many_are_shown(world, make, client, login_as):
     batch, plan = preview(world.org_a, xlsx([row("A-01", "NEW-1", "Котел")]), "z.xlsx")
     assert plan.counts()["missing"] == 504
     page = text_of(client.get(f"/imports/{batch.id}"))
-    block = page[page.index('id="decommission"') : page.index("</section>", page.index('id="decommission"'))]
+    start = page.index('id="decommission"')
+    block = page[start : page.index("</section>", start)]
     assert "показаны 500 из 504" in block
     assert block.count("<li>") == 500
 
